@@ -7,7 +7,7 @@ NGINX_BIN   ?= /usr/sbin/nginx
 BUILD       := build
 CXX         ?= g++
 CXXFLAGS    ?= -O2 -g
-CXXFLAGS    += -std=c++17 -fPIC -Wall -Wextra -fvisibility=hidden
+CXXFLAGS    += -std=c++20 -fPIC -Wall -Wextra -fvisibility=hidden
 CPPFLAGS    += -Isrc -MMD -MP
 LDLIBS_CORE := -lcrypto -lhiredis -lcjson
 
@@ -17,7 +17,13 @@ CORE_LIB    := $(BUILD)/librestauth.a
 UNIT_SRCS   := $(wildcard tests/unit/test_*.cpp)
 UNIT_BINS   := $(UNIT_SRCS:tests/unit/%.cpp=$(BUILD)/unit/%)
 
-.PHONY: all core unit module test test-unit test-t clean
+MODULE      := $(BUILD)/ngx_http_restauth_module.so
+NGINX_BUILD := $(BUILD)/nginx
+# Debian's nginx-dev records the distribution binary's configure flags; a
+# module built with the same flags (--with-compat) loads into /usr/sbin/nginx.
+NGINX_FLAGS  = $(shell [ -f $(NGINX_SRC)/conf_flags ] && bash -c '. $(NGINX_SRC)/conf_flags && echo "$${NGX_CONF_FLAGS[@]}"' || echo --with-compat --with-threads)
+
+.PHONY: all core unit module test test-unit test-t test-scripts demo deps clean
 
 all: module
 
@@ -37,6 +43,19 @@ $(BUILD)/unit/%: tests/unit/%.cpp $(CORE_LIB)
 
 unit: $(UNIT_BINS)
 
+module: $(MODULE)
+
+$(NGINX_BUILD)/Makefile: config
+	rm -rf $(NGINX_BUILD)
+	mkdir -p $(BUILD)
+	cp -r $(NGINX_SRC) $(NGINX_BUILD)
+	cd $(NGINX_BUILD) && ./configure $(NGINX_FLAGS) --add-dynamic-module=$(CURDIR) >configure.log 2>&1 \
+		|| { tail -30 configure.log; exit 1; }
+
+$(MODULE): $(NGINX_BUILD)/Makefile $(CORE_LIB) ngx_http_restauth_module.c src/restauth.h
+	$(MAKE) -C $(NGINX_BUILD) -f objs/Makefile modules
+	cp $(NGINX_BUILD)/objs/ngx_http_restauth_module.so $@
+
 test-unit: unit
 	@scripts/run-unit-tests $(UNIT_BINS)
 
@@ -44,3 +63,25 @@ clean:
 	rm -rf $(BUILD) t/servroot*
 
 -include $(CORE_OBJS:.o=.d)
+
+test-t: module
+	scripts/run-integration-tests
+
+test-scripts:
+	/usr/bin/python3 tests/scripts/test_scripts.py
+
+test: test-unit test-t test-scripts
+
+# Debian 12 packages for building, testing and the demo (run as root).
+DEB_PACKAGES := g++ make pkg-config nginx nginx-dev libssl-dev libhiredis-dev libcjson-dev \
+	libcmocka-dev redis-server redis-tools perl libtest-base-perl libtext-diff-perl \
+	libwww-perl libipc-run-perl liblist-moreutils-perl libtest-longstring-perl liburi-perl \
+	python3 python3-redis python3-aiosmtpd python3-jwt openssl
+
+deps:
+	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
+		| grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi

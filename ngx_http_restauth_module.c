@@ -1,0 +1,2004 @@
+
+/*
+ * ngx_http_restauth_module: nginx glue for the restauth core (src/).
+ *
+ * This file holds only what nginx needs: directives, conf structs and their
+ * merging, the content handler of restauth_api, the access handler of
+ * restauth_protect, a hiredis adapter on nginx's event loop and thread-pool
+ * jobs.  Everything about authentication lives in the C++ core, reached
+ * through src/restauth.h.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+#include <ngx_thread_pool.h>
+
+#include <hiredis/hiredis.h>
+#include <hiredis/async.h>
+
+#include "restauth.h"
+
+
+#define NGX_HTTP_RESTAUTH_PROTECT_OFF       0
+#define NGX_HTTP_RESTAUTH_PROTECT_ON        1
+#define NGX_HTTP_RESTAUTH_PROTECT_OPTIONAL  2
+
+/* A failed connect is not retried more often than this, so a dead Redis
+ * costs each request one cheap 503 instead of a connect() storm. */
+#define NGX_HTTP_RESTAUTH_RECONNECT_DELAY   100
+
+
+typedef struct {
+    ngx_str_t                  redis_addr;      /* "host:port" or "unix:/p" */
+    ngx_str_t                  redis_host;      /* resolved, NUL-terminated */
+    ngx_int_t                  redis_port;
+    ngx_flag_t                 redis_unix;
+    ngx_str_t                  redis_password;
+    ngx_int_t                  redis_db;
+    ngx_msec_t                 redis_timeout;
+    ngx_str_t                  redis_prefix;
+    ngx_str_t                  thread_pool_name;
+    ngx_thread_pool_t         *thread_pool;
+    ngx_uint_t                 password_iterations;
+    ngx_str_t                  mail_stream;
+    ngx_str_t                  common_passwords;
+    ngx_flag_t                 used;            /* some location needs it */
+} ngx_http_restauth_main_conf_t;
+
+
+typedef struct {
+    ngx_flag_t                 api;
+    ngx_uint_t                 protect;
+
+    restauth_keyset_t         *keys;
+
+    time_t                     access_lifetime;
+    time_t                     refresh_lifetime;
+    time_t                     leeway;
+    time_t                     reset_token_lifetime;
+    time_t                     verify_token_lifetime;
+    ngx_str_t                  issuer;
+    ngx_str_t                  audience;
+
+    ngx_str_t                  cookie_access;
+    ngx_str_t                  cookie_refresh;
+    ngx_str_t                  cookie_refresh_path;
+    ngx_str_t                  cookie_domain;
+    ngx_str_t                  cookie_samesite;
+    ngx_flag_t                 cookie_httponly;
+    ngx_flag_t                 cookie_secure;
+
+    ngx_uint_t                 email_verification;
+    ngx_str_t                  password_reset_url;
+    ngx_str_t                  email_verify_url;
+    ngx_uint_t                 password_min_length;
+    ngx_flag_t                 old_password_field;
+    ngx_flag_t                 logout_on_password_change;
+    size_t                     max_body_size;
+
+    restauth_api_t            *core;            /* built at merge time */
+} ngx_http_restauth_loc_conf_t;
+
+
+/* One Redis connection per worker. */
+typedef struct {
+    redisAsyncContext         *ac;
+    ngx_connection_t          *conn;
+    ngx_log_t                 *log;
+    ngx_msec_t                 failed_at;
+    unsigned                   connected:1;
+    unsigned                   failed:1;
+} ngx_http_restauth_redis_t;
+
+
+typedef struct ngx_http_restauth_ctx_s  ngx_http_restauth_ctx_t;
+
+/* A command in flight; heap memory, because Redis may answer after the
+ * request is gone.  ctx == NULL means the request left: drop the reply. */
+typedef struct {
+    ngx_http_restauth_ctx_t   *ctx;
+    ngx_uint_t                 index;
+} ngx_http_restauth_redis_op_t;
+
+
+/* A job on the thread pool; heap memory for the same reason. */
+typedef struct {
+    ngx_http_restauth_ctx_t   *ctx;
+    restauth_call_t           *call;
+} ngx_http_restauth_job_t;
+
+
+struct ngx_http_restauth_ctx_s {
+    ngx_http_request_t        *request;
+    restauth_call_t           *call;
+    ngx_http_restauth_redis_op_t **ops;
+    ngx_uint_t                 nops;
+    ngx_uint_t                 pending;
+    ngx_http_restauth_job_t   *job;
+    ngx_event_t                timer;
+    unsigned                   running:1;
+};
+
+
+static ngx_int_t ngx_http_restauth_api_handler(ngx_http_request_t *r);
+static void ngx_http_restauth_body_handler(ngx_http_request_t *r);
+static void ngx_http_restauth_run(ngx_http_restauth_ctx_t *ctx);
+static ngx_int_t ngx_http_restauth_send_redis(ngx_http_restauth_ctx_t *ctx);
+static ngx_int_t ngx_http_restauth_post_job(ngx_http_restauth_ctx_t *ctx);
+static ngx_int_t ngx_http_restauth_send_response(ngx_http_request_t *r,
+    restauth_call_t *call);
+static ngx_int_t ngx_http_restauth_send_error(ngx_http_request_t *r,
+    ngx_uint_t status);
+static void ngx_http_restauth_flush_log(ngx_http_request_t *r,
+    restauth_call_t *call);
+static void ngx_http_restauth_cleanup(void *data);
+static void ngx_http_restauth_timeout(ngx_event_t *ev);
+static void ngx_http_restauth_job_handler(void *data, ngx_log_t *log);
+static void ngx_http_restauth_job_done(ngx_event_t *ev);
+
+static ngx_int_t ngx_http_restauth_redis_connect(
+    ngx_http_restauth_redis_t *rd);
+static void ngx_http_restauth_redis_reset(ngx_http_restauth_redis_t *rd);
+static void ngx_http_restauth_redis_reply(redisAsyncContext *ac, void *reply,
+    void *privdata);
+
+static void *ngx_http_restauth_create_main_conf(ngx_conf_t *cf);
+static char *ngx_http_restauth_init_main_conf(ngx_conf_t *cf, void *conf);
+static void *ngx_http_restauth_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_restauth_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static char *ngx_http_restauth_api(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_restauth_redis(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_restauth_read_secret(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_restauth_jwt_key(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static ngx_int_t ngx_http_restauth_init_process(ngx_cycle_t *cycle);
+static void ngx_http_restauth_exit_process(ngx_cycle_t *cycle);
+
+
+static ngx_conf_enum_t  ngx_http_restauth_verification[] = {
+    { ngx_string("none"), RESTAUTH_VERIFY_NONE },
+    { ngx_string("optional"), RESTAUTH_VERIFY_OPTIONAL },
+    { ngx_string("mandatory"), RESTAUTH_VERIFY_MANDATORY },
+    { ngx_null_string, 0 }
+};
+
+
+static ngx_conf_enum_t  ngx_http_restauth_protect_modes[] = {
+    { ngx_string("off"), NGX_HTTP_RESTAUTH_PROTECT_OFF },
+    { ngx_string("on"), NGX_HTTP_RESTAUTH_PROTECT_ON },
+    { ngx_string("optional"), NGX_HTTP_RESTAUTH_PROTECT_OPTIONAL },
+    { ngx_null_string, 0 }
+};
+
+
+static ngx_command_t  ngx_http_restauth_commands[] = {
+
+    { ngx_string("restauth_api"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_restauth_api,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("restauth_protect"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_restauth_loc_conf_t, protect),
+      &ngx_http_restauth_protect_modes },
+
+    { ngx_string("restauth_redis"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_restauth_redis,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("restauth_redis_password_file"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_restauth_read_secret,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_restauth_main_conf_t, redis_password),
+      NULL },
+
+    { ngx_string("restauth_redis_db"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_restauth_main_conf_t, redis_db),
+      NULL },
+
+    { ngx_string("restauth_redis_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_restauth_main_conf_t, redis_timeout),
+      NULL },
+
+    { ngx_string("restauth_redis_prefix"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_restauth_main_conf_t, redis_prefix),
+      NULL },
+
+    { ngx_string("restauth_thread_pool"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_restauth_main_conf_t, thread_pool_name),
+      NULL },
+
+    { ngx_string("restauth_password_iterations"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_restauth_main_conf_t, password_iterations),
+      NULL },
+
+    { ngx_string("restauth_mail_stream"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_restauth_main_conf_t, mail_stream),
+      NULL },
+
+    { ngx_string("restauth_common_passwords"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_restauth_main_conf_t, common_passwords),
+      NULL },
+
+    { ngx_string("restauth_jwt_key"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_TAKE23,
+      ngx_http_restauth_jwt_key,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("restauth_jwt_access_lifetime"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_restauth_loc_conf_t, access_lifetime),
+      NULL },
+
+    { ngx_string("restauth_jwt_refresh_lifetime"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_restauth_loc_conf_t, refresh_lifetime),
+      NULL },
+
+    { ngx_string("restauth_jwt_leeway"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_restauth_loc_conf_t, leeway),
+      NULL },
+
+    { ngx_string("restauth_jwt_issuer"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_restauth_loc_conf_t, issuer),
+      NULL },
+
+    { ngx_string("restauth_jwt_audience"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_restauth_loc_conf_t, audience),
+      NULL },
+
+    { ngx_string("restauth_reset_token_lifetime"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_restauth_loc_conf_t, reset_token_lifetime),
+      NULL },
+
+    { ngx_string("restauth_verify_token_lifetime"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_restauth_loc_conf_t, verify_token_lifetime),
+      NULL },
+
+    { ngx_string("restauth_cookie_access"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_restauth_loc_conf_t, cookie_access),
+      NULL },
+
+    { ngx_string("restauth_cookie_refresh"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_restauth_loc_conf_t, cookie_refresh),
+      NULL },
+
+    { ngx_string("restauth_cookie_refresh_path"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_restauth_loc_conf_t, cookie_refresh_path),
+      NULL },
+
+    { ngx_string("restauth_cookie_domain"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_restauth_loc_conf_t, cookie_domain),
+      NULL },
+
+    { ngx_string("restauth_cookie_samesite"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_restauth_loc_conf_t, cookie_samesite),
+      NULL },
+
+    { ngx_string("restauth_cookie_httponly"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_restauth_loc_conf_t, cookie_httponly),
+      NULL },
+
+    { ngx_string("restauth_cookie_secure"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_restauth_loc_conf_t, cookie_secure),
+      NULL },
+
+    { ngx_string("restauth_email_verification"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_restauth_loc_conf_t, email_verification),
+      &ngx_http_restauth_verification },
+
+    { ngx_string("restauth_password_reset_url"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_restauth_loc_conf_t, password_reset_url),
+      NULL },
+
+    { ngx_string("restauth_email_verify_url"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_restauth_loc_conf_t, email_verify_url),
+      NULL },
+
+    { ngx_string("restauth_password_min_length"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_restauth_loc_conf_t, password_min_length),
+      NULL },
+
+    { ngx_string("restauth_password_change_old_password"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_restauth_loc_conf_t, old_password_field),
+      NULL },
+
+    { ngx_string("restauth_logout_on_password_change"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_restauth_loc_conf_t, logout_on_password_change),
+      NULL },
+
+    { ngx_string("restauth_max_body_size"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_restauth_loc_conf_t, max_body_size),
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_http_restauth_module_ctx = {
+    NULL,                                  /* preconfiguration */
+    NULL,                                  /* postconfiguration */
+
+    ngx_http_restauth_create_main_conf,    /* create main configuration */
+    ngx_http_restauth_init_main_conf,      /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    ngx_http_restauth_create_loc_conf,     /* create location configuration */
+    ngx_http_restauth_merge_loc_conf       /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_restauth_module = {
+    NGX_MODULE_V1,
+    &ngx_http_restauth_module_ctx,         /* module context */
+    ngx_http_restauth_commands,            /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    ngx_http_restauth_init_process,        /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    ngx_http_restauth_exit_process,        /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+/* The worker's Redis connection; lives from init_process to exit_process. */
+static ngx_http_restauth_redis_t  *ngx_http_restauth_redis_conn;
+
+static ngx_str_t  ngx_http_restauth_json_type =
+    ngx_string("application/json");
+
+
+/* ---- the API content handler -------------------------------------------- */
+
+static ngx_int_t
+ngx_http_restauth_api_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                      rc;
+    ngx_http_restauth_loc_conf_t  *rlcf;
+
+    rlcf = ngx_http_get_module_loc_conf(r, ngx_http_restauth_module);
+
+    if (r->headers_in.content_length_n > (off_t) rlcf->max_body_size) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "restauth: request body of %O bytes exceeds "
+                      "restauth_max_body_size", r->headers_in.content_length_n);
+        ngx_http_discard_request_body(r);
+        return ngx_http_restauth_send_error(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE);
+    }
+
+    /* Keep the body in one memory buffer: reading a temp file would block. */
+    r->request_body_in_single_buf = 1;
+
+    rc = ngx_http_read_client_request_body(r, ngx_http_restauth_body_handler);
+
+    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+        return rc;
+    }
+
+    return NGX_DONE;
+}
+
+
+static ngx_str_t *
+ngx_http_restauth_find_header(ngx_http_request_t *r, ngx_str_t *name)
+{
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                return NULL;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len == name->len
+            && ngx_strncasecmp(h[i].key.data, name->data, name->len) == 0)
+        {
+            return &h[i].value;
+        }
+    }
+}
+
+
+static ngx_int_t
+ngx_http_restauth_collect_body(ngx_http_request_t *r, restauth_str_t *body)
+{
+    u_char                        *p;
+    size_t                         len;
+    ngx_buf_t                     *b;
+    ngx_chain_t                   *cl;
+    ngx_http_restauth_loc_conf_t  *rlcf;
+
+    body->data = "";
+    body->len = 0;
+
+    if (r->request_body == NULL || r->request_body->bufs == NULL) {
+        return NGX_OK;
+    }
+
+    if (r->request_body->temp_file) {
+        return NGX_HTTP_REQUEST_ENTITY_TOO_LARGE;
+    }
+
+    len = 0;
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        b = cl->buf;
+
+        if (b->in_file) {
+            return NGX_HTTP_REQUEST_ENTITY_TOO_LARGE;
+        }
+
+        len += b->last - b->pos;
+    }
+
+    rlcf = ngx_http_get_module_loc_conf(r, ngx_http_restauth_module);
+
+    if (len > rlcf->max_body_size) {
+        return NGX_HTTP_REQUEST_ENTITY_TOO_LARGE;
+    }
+
+    if (len == 0) {
+        return NGX_OK;
+    }
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    body->data = (const char *) p;
+    body->len = len;
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        p = ngx_cpymem(p, cl->buf->pos, cl->buf->last - cl->buf->pos);
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_restauth_str(restauth_str_t *dst, ngx_str_t *src)
+{
+    if (src == NULL) {
+        dst->data = "";
+        dst->len = 0;
+        return;
+    }
+
+    dst->data = (const char *) src->data;
+    dst->len = src->len;
+}
+
+
+static ngx_int_t
+ngx_http_restauth_cookies(ngx_http_request_t *r, restauth_str_t *out)
+{
+    u_char            *p;
+    size_t             len;
+    ngx_uint_t         i;
+    ngx_table_elt_t  **h;
+
+    /* Several Cookie headers are joined as one, as HTTP/2 requires. */
+    h = r->headers_in.cookies.elts;
+    len = 0;
+
+    for (i = 0; i < r->headers_in.cookies.nelts; i++) {
+        len += h[i]->value.len + 2;
+    }
+
+    out->data = "";
+    out->len = 0;
+
+    if (len == 0) {
+        return NGX_OK;
+    }
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    out->data = (const char *) p;
+
+    for (i = 0; i < r->headers_in.cookies.nelts; i++) {
+        if (i) {
+            *p++ = ';'; *p++ = ' ';
+        }
+
+        p = ngx_cpymem(p, h[i]->value.data, h[i]->value.len);
+    }
+
+    out->len = p - (u_char *) out->data;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_restauth_body_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                      rc;
+    ngx_str_t                      path;
+    ngx_pool_cleanup_t            *cln;
+    restauth_request_t             req;
+    ngx_http_restauth_ctx_t       *ctx;
+    ngx_http_core_loc_conf_t      *clcf;
+    ngx_http_restauth_loc_conf_t  *rlcf;
+
+    static ngx_str_t  csrf_header = ngx_string("X-CSRFToken");
+
+    rlcf = ngx_http_get_module_loc_conf(r, ngx_http_restauth_module);
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    ngx_memzero(&req, sizeof(restauth_request_t));
+
+    rc = ngx_http_restauth_collect_body(r, &req.body);
+
+    if (rc != NGX_OK) {
+        if (rc == NGX_HTTP_REQUEST_ENTITY_TOO_LARGE) {
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          "restauth: request body exceeds "
+                          "restauth_max_body_size or client_body_buffer_size");
+            rc = ngx_http_restauth_send_error(r, rc);
+        }
+
+        ngx_http_finalize_request(r, rc);
+        return;
+    }
+
+    path = r->uri;
+
+    if (!clcf->regex && path.len >= clcf->name.len
+        && ngx_strncmp(path.data, clcf->name.data, clcf->name.len) == 0)
+    {
+        path.data += clcf->name.len;
+        path.len -= clcf->name.len;
+    }
+
+    while (path.len && path.data[0] == '/') {
+        path.data++;
+        path.len--;
+    }
+
+    ngx_http_restauth_str(&req.method, &r->method_name);
+    ngx_http_restauth_str(&req.path, &path);
+    ngx_http_restauth_str(&req.client_ip, &r->connection->addr_text);
+
+    if (r->headers_in.content_type) {
+        ngx_http_restauth_str(&req.content_type,
+                              &r->headers_in.content_type->value);
+    }
+
+    if (r->headers_in.authorization) {
+        ngx_http_restauth_str(&req.authorization,
+                              &r->headers_in.authorization->value);
+        req.authorization_count = 1;
+    }
+
+    if (r->headers_in.user_agent) {
+        ngx_http_restauth_str(&req.user_agent,
+                              &r->headers_in.user_agent->value);
+    }
+
+    ngx_http_restauth_str(&req.csrf_header,
+                          ngx_http_restauth_find_header(r, &csrf_header));
+
+    if (ngx_http_restauth_cookies(r, &req.cookie) != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    req.now = ngx_time();
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_restauth_ctx_t));
+    if (ctx == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ctx->request = r;
+    ctx->call = restauth_call_create(rlcf->core, &req);
+
+    if (ctx->call == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    cln->handler = ngx_http_restauth_cleanup;
+    cln->data = ctx;
+
+    ctx->timer.handler = ngx_http_restauth_timeout;
+    ctx->timer.data = ctx;
+    ctx->timer.log = r->connection->log;
+
+    ngx_http_set_ctx(r, ctx, ngx_http_restauth_module);
+
+    ngx_http_restauth_run(ctx);
+}
+
+
+/*
+ * Drives the core until it waits for Redis or a job, or is done.  Called
+ * from the body handler, Redis reply callbacks and job completions, so it
+ * finishes by running posted requests of the connection where needed.
+ */
+static void
+ngx_http_restauth_run(ngx_http_restauth_ctx_t *ctx)
+{
+    ngx_int_t            rc;
+    restauth_need_t      need;
+    ngx_http_request_t  *r;
+
+    r = ctx->request;
+
+    if (ctx->running) {
+        /* A reply arrived synchronously while we were submitting. */
+        return;
+    }
+
+    ctx->running = 1;
+
+    for ( ;; ) {
+        need = restauth_call_next(ctx->call);
+        ngx_http_restauth_flush_log(r, ctx->call);
+
+        if (need == RESTAUTH_NEED_REDIS) {
+            rc = ngx_http_restauth_send_redis(ctx);
+
+            if (rc == NGX_AGAIN) {
+                ctx->running = 0;
+                return;
+            }
+
+            /* NGX_OK: all replies already fed (failures); step again */
+            continue;
+        }
+
+        if (need == RESTAUTH_NEED_JOB) {
+            if (ngx_http_restauth_post_job(ctx) == NGX_OK) {
+                ctx->running = 0;
+                return;
+            }
+
+            restauth_call_job_failed(ctx->call);
+            continue;
+        }
+
+        break;
+    }
+
+    ctx->running = 0;
+
+    rc = ngx_http_restauth_send_response(r, ctx->call);
+    ngx_http_finalize_request(r, rc);
+}
+
+
+/* ---- Redis: per-request command batches --------------------------------- */
+
+static ngx_int_t
+ngx_http_restauth_send_redis(ngx_http_restauth_ctx_t *ctx)
+{
+    int                             argc;
+    size_t                          i, n;
+    const char                    **argv;
+    const size_t                   *argvlen;
+    ngx_http_restauth_redis_t      *rd;
+    ngx_http_restauth_redis_op_t   *op;
+    ngx_http_restauth_main_conf_t  *rmcf;
+
+    n = restauth_call_redis_count(ctx->call);
+    rd = ngx_http_restauth_redis_conn;
+
+    if (ctx->nops < n) {
+        ctx->ops = ngx_pcalloc(ctx->request->pool, n * sizeof(void *));
+        if (ctx->ops == NULL) {
+            ctx->nops = 0;
+            goto fail_all;
+        }
+
+        ctx->nops = n;
+    }
+
+    if (rd == NULL || (rd->ac == NULL && ngx_http_restauth_redis_connect(rd)
+                                         != NGX_OK))
+    {
+        goto fail_all;
+    }
+
+    ctx->pending = 0;
+
+    for (i = 0; i < n; i++) {
+        ctx->ops[i] = NULL;
+    }
+
+    for (i = 0; i < n; i++) {
+        restauth_call_redis_command(ctx->call, i, &argc, &argv, &argvlen);
+
+        op = ngx_alloc(sizeof(ngx_http_restauth_redis_op_t),
+                       ctx->request->connection->log);
+        if (op == NULL) {
+            restauth_call_redis_reply(ctx->call, i, NULL);
+            continue;
+        }
+
+        op->ctx = ctx;
+        op->index = i;
+
+        if (rd->ac == NULL
+            || redisAsyncCommandArgv(rd->ac, ngx_http_restauth_redis_reply, op,
+                                     argc, argv, argvlen)
+               != REDIS_OK)
+        {
+            ngx_free(op);
+            restauth_call_redis_reply(ctx->call, i, NULL);
+            continue;
+        }
+
+        ctx->ops[i] = op;
+        ctx->pending++;
+    }
+
+    if (ctx->pending == 0) {
+        return NGX_OK;
+    }
+
+    rmcf = ngx_http_get_module_main_conf(ctx->request,
+                                         ngx_http_restauth_module);
+
+    ngx_add_timer(&ctx->timer, rmcf->redis_timeout);
+
+    return NGX_AGAIN;
+
+fail_all:
+
+    for (i = 0; i < n; i++) {
+        restauth_call_redis_reply(ctx->call, i, NULL);
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_restauth_redis_reply(redisAsyncContext *ac, void *reply,
+    void *privdata)
+{
+    ngx_connection_t              *c;
+    ngx_http_request_t            *r;
+    ngx_http_restauth_ctx_t       *ctx;
+    ngx_http_restauth_redis_op_t  *op;
+
+    op = privdata;
+    ctx = op->ctx;
+
+    if (ctx == NULL) {
+        /* the request went away while the command was in flight */
+        ngx_free(op);
+        return;
+    }
+
+    ctx->ops[op->index] = NULL;
+    restauth_call_redis_reply(ctx->call, op->index, reply);
+    ngx_free(op);
+
+    if (--ctx->pending > 0) {
+        return;
+    }
+
+    if (ctx->timer.timer_set) {
+        ngx_del_timer(&ctx->timer);
+    }
+
+    r = ctx->request;
+    c = r->connection;
+
+    ngx_http_restauth_run(ctx);
+    ngx_http_run_posted_requests(c);
+}
+
+
+static void
+ngx_http_restauth_timeout(ngx_event_t *ev)
+{
+    ngx_http_restauth_ctx_t  *ctx;
+
+    ctx = ev->data;
+
+    ngx_log_error(NGX_LOG_ERR, ev->log, 0,
+                  "restauth: redis did not answer within "
+                  "restauth_redis_timeout, resetting the connection");
+
+    /* Freeing the context answers every pending callback with NULL, which
+     * also completes this request with a 503. */
+    ngx_http_restauth_redis_reset(ngx_http_restauth_redis_conn);
+
+    (void) ctx;
+}
+
+
+/* ---- thread pool jobs ---------------------------------------------------- */
+
+static ngx_int_t
+ngx_http_restauth_post_job(ngx_http_restauth_ctx_t *ctx)
+{
+    ngx_thread_task_t              *task;
+    ngx_http_restauth_job_t        *job;
+    ngx_http_restauth_main_conf_t  *rmcf;
+
+    rmcf = ngx_http_get_module_main_conf(ctx->request,
+                                         ngx_http_restauth_module);
+
+    /* Heap, not the request pool: the job may outlive the request. */
+    task = ngx_calloc(sizeof(ngx_thread_task_t)
+                      + sizeof(ngx_http_restauth_job_t),
+                      ctx->request->connection->log);
+    if (task == NULL) {
+        return NGX_ERROR;
+    }
+
+    job = (ngx_http_restauth_job_t *) (task + 1);
+    job->ctx = ctx;
+    job->call = ctx->call;
+
+    task->ctx = job;
+    task->handler = ngx_http_restauth_job_handler;
+    task->event.data = task;
+    task->event.handler = ngx_http_restauth_job_done;
+    task->event.log = ngx_cycle->log;
+
+    if (ngx_thread_task_post(rmcf->thread_pool, task) != NGX_OK) {
+        ngx_log_error(NGX_LOG_ERR, ctx->request->connection->log, 0,
+                      "restauth: thread pool \"%V\" queue is full",
+                      &rmcf->thread_pool_name);
+        ngx_free(task);
+        return NGX_ERROR;
+    }
+
+    ctx->job = job;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_restauth_job_handler(void *data, ngx_log_t *log)
+{
+    ngx_http_restauth_job_t  *job = data;
+
+    restauth_call_run_job(job->call);
+}
+
+
+static void
+ngx_http_restauth_job_done(ngx_event_t *ev)
+{
+    ngx_connection_t         *c;
+    ngx_thread_task_t        *task;
+    ngx_http_restauth_ctx_t  *ctx;
+    ngx_http_restauth_job_t  *job;
+
+    task = ev->data;
+    job = task->ctx;
+    ctx = job->ctx;
+
+    if (ctx == NULL) {
+        /* the request is gone; the call was left to us */
+        restauth_call_destroy(job->call);
+        ngx_free(task);
+        return;
+    }
+
+    ctx->job = NULL;
+    ngx_free(task);
+
+    c = ctx->request->connection;
+
+    ngx_http_restauth_run(ctx);
+    ngx_http_run_posted_requests(c);
+}
+
+
+static void
+ngx_http_restauth_cleanup(void *data)
+{
+    ngx_http_restauth_ctx_t *ctx = data;
+
+    ngx_uint_t  i;
+
+    if (ctx->timer.timer_set) {
+        ngx_del_timer(&ctx->timer);
+    }
+
+    for (i = 0; i < ctx->nops; i++) {
+        if (ctx->ops[i]) {
+            ctx->ops[i]->ctx = NULL;
+        }
+    }
+
+    if (ctx->job) {
+        /* the pool thread still uses the call: job_done frees it */
+        ctx->job->ctx = NULL;
+        return;
+    }
+
+    restauth_call_destroy(ctx->call);
+}
+
+
+/* ---- responses ----------------------------------------------------------- */
+
+static void
+ngx_http_restauth_flush_log(ngx_http_request_t *r, restauth_call_t *call)
+{
+    int             level;
+    size_t          i, n;
+    ngx_uint_t      ngx_level;
+    restauth_str_t  msg;
+
+    n = restauth_call_log_count(call);
+
+    for (i = 0; i < n; i++) {
+        restauth_call_log_line(call, i, &level, &msg);
+
+        switch (level) {
+        case RESTAUTH_LOG_ERR:
+            ngx_level = NGX_LOG_ERR;
+            break;
+        case RESTAUTH_LOG_WARN:
+            ngx_level = NGX_LOG_WARN;
+            break;
+        case RESTAUTH_LOG_INFO:
+            ngx_level = NGX_LOG_INFO;
+            break;
+        default:
+            ngx_level = NGX_LOG_DEBUG;
+        }
+
+        ngx_log_error(ngx_level, r->connection->log, 0, "restauth: %*s",
+                      msg.len, msg.data);
+    }
+}
+
+
+static ngx_int_t
+ngx_http_restauth_send_json(ngx_http_request_t *r, ngx_uint_t status,
+    restauth_str_t body)
+{
+    ngx_int_t     rc;
+    ngx_buf_t    *b;
+    ngx_chain_t   out;
+
+    r->headers_out.status = status;
+    r->headers_out.content_type = ngx_http_restauth_json_type;
+    r->headers_out.content_type_len = ngx_http_restauth_json_type.len;
+    r->headers_out.content_length_n = body.len;
+
+    if (status == NGX_HTTP_NO_CONTENT) {
+        r->header_only = 1;
+        ngx_str_null(&r->headers_out.content_type);
+        r->headers_out.content_length_n = -1;
+    }
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only || body.len == 0) {
+        return rc;
+    }
+
+    b = ngx_create_temp_buf(r->pool, body.len);
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    b->last = ngx_cpymem(b->last, body.data, body.len);
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
+
+
+static ngx_int_t
+ngx_http_restauth_send_error(ngx_http_request_t *r, ngx_uint_t status)
+{
+    return ngx_http_restauth_send_json(r, status,
+                                       restauth_error_body((int) status));
+}
+
+
+static ngx_int_t
+ngx_http_restauth_send_response(ngx_http_request_t *r, restauth_call_t *call)
+{
+    size_t            i, n;
+    restauth_str_t    name, value;
+    ngx_table_elt_t  *h;
+
+    n = restauth_call_header_count(call);
+
+    for (i = 0; i < n; i++) {
+        restauth_call_header(call, i, &name, &value);
+
+        h = ngx_list_push(&r->headers_out.headers);
+        if (h == NULL) {
+            return NGX_ERROR;
+        }
+
+        h->hash = 1;
+        h->key.len = name.len;
+        h->key.data = (u_char *) name.data;
+        h->value.len = value.len;
+        h->value.data = (u_char *) value.data;
+    }
+
+    return ngx_http_restauth_send_json(r, restauth_call_status(call),
+                                       restauth_call_body(call));
+}
+
+
+/* ---- the hiredis adapter ------------------------------------------------ */
+
+static void
+ngx_http_restauth_redis_read(ngx_event_t *ev)
+{
+    ngx_connection_t           *c = ev->data;
+    ngx_http_restauth_redis_t  *rd = c->data;
+
+    /* May free the context (and c): touch neither afterwards. */
+    redisAsyncHandleRead(rd->ac);
+}
+
+
+static void
+ngx_http_restauth_redis_write(ngx_event_t *ev)
+{
+    ngx_connection_t           *c = ev->data;
+    ngx_http_restauth_redis_t  *rd = c->data;
+
+    redisAsyncHandleWrite(rd->ac);
+}
+
+
+static void
+ngx_http_restauth_redis_add_read(void *privdata)
+{
+    ngx_http_restauth_redis_t  *rd = privdata;
+
+    /* Level-triggered: hiredis reads at most 16 KiB per call, so leftover
+     * data must wake us again. */
+    if (!rd->conn->read->active) {
+        ngx_add_event(rd->conn->read, NGX_READ_EVENT, NGX_LEVEL_EVENT);
+    }
+}
+
+
+static void
+ngx_http_restauth_redis_del_read(void *privdata)
+{
+    ngx_http_restauth_redis_t  *rd = privdata;
+
+    if (rd->conn->read->active) {
+        ngx_del_event(rd->conn->read, NGX_READ_EVENT, 0);
+    }
+}
+
+
+static void
+ngx_http_restauth_redis_add_write(void *privdata)
+{
+    ngx_http_restauth_redis_t  *rd = privdata;
+
+    if (!rd->conn->write->active) {
+        ngx_add_event(rd->conn->write, NGX_WRITE_EVENT, NGX_LEVEL_EVENT);
+    }
+}
+
+
+static void
+ngx_http_restauth_redis_del_write(void *privdata)
+{
+    ngx_http_restauth_redis_t  *rd = privdata;
+
+    if (rd->conn->write->active) {
+        ngx_del_event(rd->conn->write, NGX_WRITE_EVENT, 0);
+    }
+}
+
+
+static void
+ngx_http_restauth_redis_cleanup(void *privdata)
+{
+    ngx_http_restauth_redis_t  *rd = privdata;
+
+    ngx_connection_t  *c;
+
+    c = rd->conn;
+
+    if (c == NULL) {
+        return;
+    }
+
+    /* hiredis closes the socket itself, after this hook. */
+    if (c->read->active) {
+        ngx_del_event(c->read, NGX_READ_EVENT, NGX_CLOSE_EVENT);
+    }
+
+    if (c->write->active) {
+        ngx_del_event(c->write, NGX_WRITE_EVENT, NGX_CLOSE_EVENT);
+    }
+
+    if (c->read->posted) {
+        ngx_delete_posted_event(c->read);
+    }
+
+    if (c->write->posted) {
+        ngx_delete_posted_event(c->write);
+    }
+
+    c->fd = (ngx_socket_t) -1;
+    ngx_free_connection(c);
+
+    rd->conn = NULL;
+}
+
+
+static void
+ngx_http_restauth_redis_on_connect(const redisAsyncContext *ac, int status)
+{
+    ngx_http_restauth_redis_t  *rd = ac->data;
+
+    if (status != REDIS_OK) {
+        ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                      "restauth: redis connect failed: %s", ac->errstr);
+        rd->failed = 1;
+        rd->failed_at = ngx_current_msec;
+        return;
+    }
+
+    rd->connected = 1;
+    rd->failed = 0;
+
+    ngx_log_error(NGX_LOG_INFO, rd->log, 0, "restauth: redis connected");
+}
+
+
+static void
+ngx_http_restauth_redis_on_disconnect(const redisAsyncContext *ac, int status)
+{
+    ngx_http_restauth_redis_t  *rd = ac->data;
+
+    if (status != REDIS_OK && rd->connected) {
+        ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                      "restauth: redis connection lost: %s", ac->errstr);
+    }
+
+    if (rd->ac == ac) {
+        rd->ac = NULL;
+        rd->connected = 0;
+    }
+}
+
+
+static void
+ngx_http_restauth_redis_setup_reply(redisAsyncContext *ac, void *reply,
+    void *privdata)
+{
+    redisReply                 *rep = reply;
+    ngx_http_restauth_redis_t  *rd = ac->data;
+
+    if (rep != NULL && rep->type == REDIS_REPLY_ERROR) {
+        ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                      "restauth: redis %s failed: %*s", (char *) privdata,
+                      (size_t) rep->len, rep->str);
+        redisAsyncDisconnect(ac);
+    }
+}
+
+
+static ngx_int_t
+ngx_http_restauth_redis_connect(ngx_http_restauth_redis_t *rd)
+{
+    ngx_socket_t                    fd;
+    ngx_connection_t               *c;
+    redisAsyncContext              *ac;
+    ngx_http_restauth_main_conf_t  *rmcf;
+
+    if (rd->failed
+        && ngx_current_msec - rd->failed_at
+           < NGX_HTTP_RESTAUTH_RECONNECT_DELAY)
+    {
+        return NGX_DECLINED;
+    }
+
+    rmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
+                                               ngx_http_restauth_module);
+
+    /* Both connect functions are non-blocking; the address was resolved
+     * at configuration time. */
+    if (rmcf->redis_unix) {
+        ac = redisAsyncConnectUnix((char *) rmcf->redis_host.data);
+
+    } else {
+        ac = redisAsyncConnect((char *) rmcf->redis_host.data,
+                               (int) rmcf->redis_port);
+    }
+
+    if (ac == NULL || ac->err) {
+        ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                      "restauth: redis connect to \"%V\" failed: %s",
+                      &rmcf->redis_addr, ac ? ac->errstr : "out of memory");
+        if (ac) {
+            redisAsyncFree(ac);
+        }
+
+        rd->failed = 1;
+        rd->failed_at = ngx_current_msec;
+        return NGX_ERROR;
+    }
+
+    fd = ac->c.fd;
+
+    c = ngx_get_connection(fd, rd->log);
+    if (c == NULL) {
+        redisAsyncFree(ac);
+        return NGX_ERROR;
+    }
+
+    c->data = rd;
+    c->read->handler = ngx_http_restauth_redis_read;
+    c->write->handler = ngx_http_restauth_redis_write;
+    c->read->log = rd->log;
+    c->write->log = rd->log;
+
+    rd->conn = c;
+    rd->ac = ac;
+    rd->connected = 0;
+
+    ac->data = rd;
+    ac->ev.data = rd;
+    ac->ev.addRead = ngx_http_restauth_redis_add_read;
+    ac->ev.delRead = ngx_http_restauth_redis_del_read;
+    ac->ev.addWrite = ngx_http_restauth_redis_add_write;
+    ac->ev.delWrite = ngx_http_restauth_redis_del_write;
+    ac->ev.cleanup = ngx_http_restauth_redis_cleanup;
+
+    redisAsyncSetConnectCallback(ac, ngx_http_restauth_redis_on_connect);
+    redisAsyncSetDisconnectCallback(ac, ngx_http_restauth_redis_on_disconnect);
+
+    /* Queued before any request's command, so they run first. */
+    if (rmcf->redis_password.len) {
+        redisAsyncCommand(ac, ngx_http_restauth_redis_setup_reply, "AUTH",
+                          "AUTH %b", rmcf->redis_password.data,
+                          rmcf->redis_password.len);
+    }
+
+    if (rmcf->redis_db) {
+        redisAsyncCommand(ac, ngx_http_restauth_redis_setup_reply, "SELECT",
+                          "SELECT %d", (int) rmcf->redis_db);
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_restauth_redis_reset(ngx_http_restauth_redis_t *rd)
+{
+    redisAsyncContext  *ac;
+
+    if (rd == NULL || rd->ac == NULL) {
+        return;
+    }
+
+    ac = rd->ac;
+    rd->ac = NULL;
+    rd->connected = 0;
+
+    /* Answers each pending callback with a NULL reply. */
+    redisAsyncFree(ac);
+}
+
+
+static ngx_int_t
+ngx_http_restauth_init_process(ngx_cycle_t *cycle)
+{
+    ngx_http_restauth_redis_t      *rd;
+    ngx_http_restauth_main_conf_t  *rmcf;
+
+    rmcf = ngx_http_cycle_get_module_main_conf(cycle,
+                                               ngx_http_restauth_module);
+
+    if (rmcf == NULL || !rmcf->used) {
+        return NGX_OK;
+    }
+
+    rd = ngx_pcalloc(cycle->pool, sizeof(ngx_http_restauth_redis_t));
+    if (rd == NULL) {
+        return NGX_ERROR;
+    }
+
+    rd->log = cycle->log;
+    ngx_http_restauth_redis_conn = rd;
+
+    /* Connect eagerly; a failure here is retried by the first request. */
+    (void) ngx_http_restauth_redis_connect(rd);
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_restauth_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_http_restauth_redis_reset(ngx_http_restauth_redis_conn);
+    ngx_http_restauth_redis_conn = NULL;
+}
+
+
+/* ---- configuration ------------------------------------------------------- */
+
+static void *
+ngx_http_restauth_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_http_restauth_main_conf_t  *rmcf;
+
+    rmcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_restauth_main_conf_t));
+    if (rmcf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     rmcf->redis_addr = { 0, NULL };
+     *     rmcf->redis_password = { 0, NULL };
+     *     rmcf->redis_prefix = { 0, NULL };
+     *     rmcf->thread_pool_name = { 0, NULL };
+     *     rmcf->mail_stream = { 0, NULL };
+     *     rmcf->common_passwords = { 0, NULL };
+     */
+
+    rmcf->redis_db = NGX_CONF_UNSET;
+    rmcf->redis_timeout = NGX_CONF_UNSET_MSEC;
+    rmcf->password_iterations = NGX_CONF_UNSET_UINT;
+
+    return rmcf;
+}
+
+
+static char *
+ngx_http_restauth_init_main_conf(ngx_conf_t *cf, void *conf)
+{
+    ngx_http_restauth_main_conf_t *rmcf = conf;
+
+    if (rmcf->redis_addr.len == 0
+        && ngx_http_restauth_redis(cf, NULL, rmcf) != NGX_CONF_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_conf_init_value(rmcf->redis_db, 0);
+    ngx_conf_init_msec_value(rmcf->redis_timeout, 1000);
+    ngx_conf_init_uint_value(rmcf->password_iterations, 600000);
+
+    if (rmcf->redis_db < 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "restauth_redis_db must not be negative");
+        return NGX_CONF_ERROR;
+    }
+
+    if (rmcf->password_iterations < 1000) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "restauth_password_iterations must be at least "
+                           "1000");
+        return NGX_CONF_ERROR;
+    }
+
+    if (rmcf->redis_prefix.data == NULL) {
+        ngx_str_set(&rmcf->redis_prefix, "restauth:");
+    }
+
+    if (rmcf->mail_stream.data == NULL) {
+        ngx_str_set(&rmcf->mail_stream, "restauth:mail");
+    }
+
+    if (rmcf->thread_pool_name.data == NULL) {
+        ngx_str_set(&rmcf->thread_pool_name, "default");
+    }
+
+    /* Registers the name; nginx reports an unknown pool at init time
+     * ("default" is created implicitly). */
+    rmcf->thread_pool = ngx_thread_pool_add(cf, &rmcf->thread_pool_name);
+    if (rmcf->thread_pool == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static void *
+ngx_http_restauth_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_http_restauth_loc_conf_t  *rlcf;
+
+    rlcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_restauth_loc_conf_t));
+    if (rlcf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     rlcf->keys = NULL;
+     *     rlcf->core = NULL;
+     *     rlcf->issuer = { 0, NULL };
+     *     rlcf->audience = { 0, NULL };
+     *     rlcf->cookie_* strings = { 0, NULL };
+     *     rlcf->password_reset_url = { 0, NULL };
+     *     rlcf->email_verify_url = { 0, NULL };
+     */
+
+    rlcf->api = NGX_CONF_UNSET;
+    rlcf->protect = NGX_CONF_UNSET_UINT;
+    rlcf->access_lifetime = NGX_CONF_UNSET;
+    rlcf->refresh_lifetime = NGX_CONF_UNSET;
+    rlcf->leeway = NGX_CONF_UNSET;
+    rlcf->reset_token_lifetime = NGX_CONF_UNSET;
+    rlcf->verify_token_lifetime = NGX_CONF_UNSET;
+    rlcf->cookie_httponly = NGX_CONF_UNSET;
+    rlcf->cookie_secure = NGX_CONF_UNSET;
+    rlcf->email_verification = NGX_CONF_UNSET_UINT;
+    rlcf->password_min_length = NGX_CONF_UNSET_UINT;
+    rlcf->old_password_field = NGX_CONF_UNSET;
+    rlcf->logout_on_password_change = NGX_CONF_UNSET;
+    rlcf->max_body_size = NGX_CONF_UNSET_SIZE;
+
+    return rlcf;
+}
+
+
+static void
+ngx_http_restauth_core_cleanup(void *data)
+{
+    restauth_api_destroy(data);
+}
+
+
+static void
+ngx_http_restauth_keyset_cleanup(void *data)
+{
+    restauth_keyset_destroy(data);
+}
+
+
+static void
+ngx_http_restauth_settings_str(restauth_str_t *dst, ngx_str_t *src)
+{
+    dst->data = src->data ? (const char *) src->data : "";
+    dst->len = src->len;
+}
+
+
+static char *
+ngx_http_restauth_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_http_restauth_loc_conf_t *prev = parent;
+    ngx_http_restauth_loc_conf_t *conf = child;
+
+    char                            err[256];
+    ngx_pool_cleanup_t             *cln;
+    restauth_settings_t             s;
+    ngx_http_restauth_main_conf_t  *rmcf;
+
+    ngx_conf_merge_value(conf->api, prev->api, 0);
+    ngx_conf_merge_uint_value(conf->protect, prev->protect,
+                              NGX_HTTP_RESTAUTH_PROTECT_OFF);
+
+    if (conf->keys == NULL) {
+        conf->keys = prev->keys;
+    }
+
+    ngx_conf_merge_sec_value(conf->access_lifetime, prev->access_lifetime,
+                             300);
+    ngx_conf_merge_sec_value(conf->refresh_lifetime, prev->refresh_lifetime,
+                             86400);
+    ngx_conf_merge_sec_value(conf->leeway, prev->leeway, 0);
+    ngx_conf_merge_sec_value(conf->reset_token_lifetime,
+                             prev->reset_token_lifetime, 86400);
+    ngx_conf_merge_sec_value(conf->verify_token_lifetime,
+                             prev->verify_token_lifetime, 3 * 86400);
+    ngx_conf_merge_str_value(conf->issuer, prev->issuer, "");
+    ngx_conf_merge_str_value(conf->audience, prev->audience, "");
+    ngx_conf_merge_str_value(conf->cookie_access, prev->cookie_access, "");
+    ngx_conf_merge_str_value(conf->cookie_refresh, prev->cookie_refresh, "");
+    ngx_conf_merge_str_value(conf->cookie_refresh_path,
+                             prev->cookie_refresh_path, "/");
+    ngx_conf_merge_str_value(conf->cookie_domain, prev->cookie_domain, "");
+    ngx_conf_merge_str_value(conf->cookie_samesite, prev->cookie_samesite,
+                             "Lax");
+    ngx_conf_merge_value(conf->cookie_httponly, prev->cookie_httponly, 1);
+    ngx_conf_merge_value(conf->cookie_secure, prev->cookie_secure, 0);
+    ngx_conf_merge_uint_value(conf->email_verification,
+                              prev->email_verification,
+                              RESTAUTH_VERIFY_OPTIONAL);
+    ngx_conf_merge_str_value(conf->password_reset_url,
+                             prev->password_reset_url, "");
+    ngx_conf_merge_str_value(conf->email_verify_url, prev->email_verify_url,
+                             "");
+    ngx_conf_merge_uint_value(conf->password_min_length,
+                              prev->password_min_length, 8);
+    ngx_conf_merge_value(conf->old_password_field, prev->old_password_field,
+                         0);
+    ngx_conf_merge_value(conf->logout_on_password_change,
+                         prev->logout_on_password_change, 1);
+    ngx_conf_merge_size_value(conf->max_body_size, prev->max_body_size,
+                              16384);
+
+    if (conf->cookie_samesite.len
+        && ngx_strcasecmp(conf->cookie_samesite.data, (u_char *) "Lax") != 0
+        && ngx_strcasecmp(conf->cookie_samesite.data, (u_char *) "Strict")
+           != 0
+        && ngx_strcasecmp(conf->cookie_samesite.data, (u_char *) "None") != 0)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "restauth_cookie_samesite must be Lax, Strict or "
+                           "None");
+        return NGX_CONF_ERROR;
+    }
+
+    if (!conf->api && conf->protect == NGX_HTTP_RESTAUTH_PROTECT_OFF) {
+        return NGX_CONF_OK;
+    }
+
+    if (conf->keys == NULL || restauth_keyset_size(conf->keys) == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "restauth_api and restauth_protect need at least "
+                           "one \"restauth_jwt_key\"");
+        return NGX_CONF_ERROR;
+    }
+
+    rmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_restauth_module);
+
+    if (conf->api) {
+        rmcf->used = 1;
+    }
+
+    ngx_memzero(&s, sizeof(restauth_settings_t));
+
+    ngx_http_restauth_settings_str(&s.redis_prefix, &rmcf->redis_prefix);
+    ngx_http_restauth_settings_str(&s.mail_stream, &rmcf->mail_stream);
+    ngx_http_restauth_settings_str(&s.common_passwords_file,
+                                   &rmcf->common_passwords);
+    ngx_http_restauth_settings_str(&s.password_reset_url,
+                                   &conf->password_reset_url);
+    ngx_http_restauth_settings_str(&s.email_verify_url,
+                                   &conf->email_verify_url);
+    ngx_http_restauth_settings_str(&s.issuer, &conf->issuer);
+    ngx_http_restauth_settings_str(&s.audience, &conf->audience);
+    ngx_http_restauth_settings_str(&s.cookie_access, &conf->cookie_access);
+    ngx_http_restauth_settings_str(&s.cookie_refresh, &conf->cookie_refresh);
+    ngx_http_restauth_settings_str(&s.cookie_refresh_path,
+                                   &conf->cookie_refresh_path);
+    ngx_http_restauth_settings_str(&s.cookie_domain, &conf->cookie_domain);
+    ngx_http_restauth_settings_str(&s.cookie_samesite,
+                                   &conf->cookie_samesite);
+
+    s.access_lifetime = conf->access_lifetime;
+    s.refresh_lifetime = conf->refresh_lifetime;
+    s.leeway = conf->leeway;
+    s.reset_token_lifetime = conf->reset_token_lifetime;
+    s.verify_token_lifetime = conf->verify_token_lifetime;
+    s.password_iterations = (unsigned) rmcf->password_iterations;
+    s.password_min_length = (unsigned) conf->password_min_length;
+    s.email_verification = (int) conf->email_verification;
+    s.cookie_httponly = (int) conf->cookie_httponly;
+    s.cookie_secure = (int) conf->cookie_secure;
+    s.old_password_field = (int) conf->old_password_field;
+    s.logout_on_password_change = (int) conf->logout_on_password_change;
+
+    conf->core = restauth_api_create(&s, conf->keys, err, sizeof(err));
+
+    if (conf->core == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "restauth: %s", err);
+        return NGX_CONF_ERROR;
+    }
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        restauth_api_destroy(conf->core);
+        return NGX_CONF_ERROR;
+    }
+
+    cln->handler = ngx_http_restauth_core_cleanup;
+    cln->data = conf->core;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_restauth_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_restauth_loc_conf_t *rlcf = conf;
+
+    ngx_http_core_loc_conf_t  *clcf;
+
+    if (rlcf->api != NGX_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    rlcf->api = 1;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = ngx_http_restauth_api_handler;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_restauth_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_restauth_main_conf_t *rmcf = conf;
+
+    u_char     *p;
+    ngx_str_t  *value, text;
+    ngx_url_t   u;
+
+    if (cmd != NULL) {
+        if (rmcf->redis_addr.len) {
+            return "is duplicate";
+        }
+
+        value = cf->args->elts;
+        text = value[1];
+
+    } else {
+        ngx_str_set(&text, "127.0.0.1:6379");
+    }
+
+    rmcf->redis_addr = text;
+
+    if (text.len > 5 && ngx_strncmp(text.data, "unix:", 5) == 0) {
+        rmcf->redis_unix = 1;
+        rmcf->redis_host.len = text.len - 5;
+        rmcf->redis_host.data = ngx_pnalloc(cf->pool, text.len - 4);
+        if (rmcf->redis_host.data == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        ngx_cpystrn(rmcf->redis_host.data, text.data + 5, text.len - 4);
+        return NGX_CONF_OK;
+    }
+
+    /* Resolve now: getaddrinfo() would block a worker. */
+    ngx_memzero(&u, sizeof(ngx_url_t));
+    u.url = text;
+    u.default_port = 6379;
+
+    if (ngx_parse_url(cf->pool, &u) != NGX_OK) {
+        if (u.err) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "%s in restauth_redis \"%V\"", u.err, &text);
+        }
+
+        return NGX_CONF_ERROR;
+    }
+
+    if (u.naddrs == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "restauth_redis \"%V\" has no address", &text);
+        return NGX_CONF_ERROR;
+    }
+
+    p = ngx_pnalloc(cf->pool, NGX_SOCKADDR_STRLEN + 1);
+    if (p == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    rmcf->redis_host.data = p;
+    rmcf->redis_host.len = ngx_sock_ntop(u.addrs[0].sockaddr,
+                                         u.addrs[0].socklen, p,
+                                         NGX_SOCKADDR_STRLEN, 0);
+    p[rmcf->redis_host.len] = '\0';
+
+    /* ngx_sock_ntop() brackets IPv6 addresses; hiredis wants them bare */
+    if (p[0] == '[') {
+        rmcf->redis_host.len -= 2;
+        ngx_memmove(p, p + 1, rmcf->redis_host.len);
+        p[rmcf->redis_host.len] = '\0';
+    }
+
+    rmcf->redis_port = ngx_inet_get_port(u.addrs[0].sockaddr);
+
+    return NGX_CONF_OK;
+}
+
+
+/* Reads a small secret file at configuration time. */
+static ngx_int_t
+ngx_http_restauth_read_file(ngx_conf_t *cf, ngx_str_t *path, ngx_str_t *out,
+    size_t max)
+{
+    ssize_t          n;
+    ngx_fd_t         fd;
+    ngx_file_info_t  fi;
+
+    if (ngx_conf_full_name(cf->cycle, path, 1) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    fd = ngx_open_file(path->data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+    if (fd == NGX_INVALID_FILE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           ngx_open_file_n " \"%V\" failed", path);
+        return NGX_ERROR;
+    }
+
+    if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR
+        || (size_t) ngx_file_size(&fi) > max)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" is not a regular file of at most %uz "
+                           "bytes", path, max);
+        ngx_close_file(fd);
+        return NGX_ERROR;
+    }
+
+    out->len = (size_t) ngx_file_size(&fi);
+    out->data = ngx_pnalloc(cf->pool, out->len + 1);
+    if (out->data == NULL) {
+        ngx_close_file(fd);
+        return NGX_ERROR;
+    }
+
+    n = ngx_read_fd(fd, out->data, out->len);
+    ngx_close_file(fd);
+
+    if (n != (ssize_t) out->len) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           ngx_read_fd_n " \"%V\" failed", path);
+        return NGX_ERROR;
+    }
+
+    out->data[out->len] = '\0';
+
+    return NGX_OK;
+}
+
+
+/* A secret file: one line; trailing CR/LF are not part of the secret. */
+static char *
+ngx_http_restauth_read_secret(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_str_t  *field, *value, path;
+
+    field = (ngx_str_t *) ((char *) conf + cmd->offset);
+
+    if (field->data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    path = value[1];
+
+    if (ngx_http_restauth_read_file(cf, &path, field, 4096) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    while (field->len
+           && (field->data[field->len - 1] == '\n'
+               || field->data[field->len - 1] == '\r'))
+    {
+        field->len--;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_restauth_jwt_key(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_restauth_loc_conf_t *rlcf = conf;
+
+    char                 err[256];
+    ngx_str_t           *value, path, material, kid;
+    restauth_str_t       alg_s, material_s, kid_s;
+    ngx_pool_cleanup_t  *cln;
+
+    value = cf->args->elts;
+
+    ngx_str_null(&kid);
+
+    if (cf->args->nelts == 4) {
+        if (value[3].len <= 4
+            || ngx_strncmp(value[3].data, "kid=", 4) != 0)
+        {
+            return "has an invalid third parameter, expected kid=<id>";
+        }
+
+        kid.data = value[3].data + 4;
+        kid.len = value[3].len - 4;
+    }
+
+    if (rlcf->keys == NULL) {
+        rlcf->keys = restauth_keyset_create();
+        if (rlcf->keys == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        cln = ngx_pool_cleanup_add(cf->pool, 0);
+        if (cln == NULL) {
+            restauth_keyset_destroy(rlcf->keys);
+            rlcf->keys = NULL;
+            return NGX_CONF_ERROR;
+        }
+
+        cln->handler = ngx_http_restauth_keyset_cleanup;
+        cln->data = rlcf->keys;
+    }
+
+    path = value[2];
+
+    if (ngx_http_restauth_read_file(cf, &path, &material, 65536) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    /* HMAC secrets are files with one line: drop its line ending. */
+    if (value[1].len > 2 && ngx_strncmp(value[1].data, "HS", 2) == 0) {
+        while (material.len
+               && (material.data[material.len - 1] == '\n'
+                   || material.data[material.len - 1] == '\r'))
+        {
+            material.len--;
+        }
+    }
+
+    alg_s.data = (const char *) value[1].data;
+    alg_s.len = value[1].len;
+    material_s.data = (const char *) material.data;
+    material_s.len = material.len;
+    kid_s.data = kid.data ? (const char *) kid.data : "";
+    kid_s.len = kid.len;
+
+    if (restauth_keyset_add(rlcf->keys, alg_s, material_s, kid_s, err,
+                            sizeof(err))
+        != 0)
+    {
+        ngx_explicit_memzero(material.data, material.len);
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "restauth_jwt_key \"%V\": %s",
+                           &path, err);
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_explicit_memzero(material.data, material.len);
+
+    return NGX_CONF_OK;
+}

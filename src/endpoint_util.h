@@ -1,0 +1,40 @@
+// Pieces every endpoint shares: reading the body into fields, and
+// authenticating the caller with simplejwt's answers.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "body.h"
+#include "call.h"
+#include "task.h"
+#include "tokens.h"
+#include "user_store.h"
+
+namespace restauth {
+
+// Parses the request body; on failure answers 400/413/415 and returns false.
+bool read_fields(Call &call, Fields &fields);
+
+struct Caller {
+    User user;
+    VerifiedToken token;
+};
+
+// Authorization: Bearer, else the access cookie.  On failure answers the
+// contract's 401 and returns nothing.
+Task<std::optional<Caller>> authenticate(Call &call);
+
+// 401 with WWW-Authenticate, as every 401 carries.
+void respond_unauthorized(Call &call, std::string body);
+
+// simplejwt's "Given token not valid..." body for access tokens.
+std::string token_not_valid_body(std::string_view message);
+
+Keys keys_of(const Call &call);
+
+// The Lua call prefix: EVAL <script> <numkeys>.
+Command eval(const char *script, std::initializer_list<std::string> keys);
+
+}  // namespace restauth

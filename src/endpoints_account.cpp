@@ -1,0 +1,350 @@
+// health/, login/, logout/, user/, password/change/.
+#include "crypto.h"
+#include "endpoint_util.h"
+#include "endpoints.h"
+#include "json.h"
+#include "password.h"
+#include "responses.h"
+#include "restauth.h"
+#include "validation.h"
+
+namespace restauth {
+
+namespace {
+
+constexpr const char *kLoginFailed = "Unable to log in with provided credentials.";
+
+// Reads an optional CharField (blank allowed); reports null/invalid types.
+void optional_char(const Fields &f, std::string_view name, std::string &out, FieldErrors &errors)
+{
+    switch (get_char_field(f, name, out)) {
+    case FieldState::Null: errors.add(name, kFieldNull); break;
+    case FieldState::Invalid: errors.add(name, kFieldNotAString); break;
+    default: break;
+    }
+}
+
+// Reads a required CharField (blank not allowed).
+void required_char(const Fields &f, std::string_view name, std::string &out, FieldErrors &errors)
+{
+    switch (get_char_field(f, name, out)) {
+    case FieldState::Missing: errors.add(name, kFieldRequired); break;
+    case FieldState::Blank: errors.add(name, kFieldBlank); break;
+    case FieldState::Null: errors.add(name, kFieldNull); break;
+    case FieldState::Invalid: errors.add(name, kFieldNotAString); break;
+    case FieldState::Ok: break;
+    }
+}
+
+PasswordPolicy password_policy(const Call &call)
+{
+    PasswordPolicy policy;
+    policy.min_length = call.settings().password_min_length;
+    policy.common = call.api().common_passwords;
+    return policy;
+}
+
+UserAttributes attributes_of(const User &user)
+{
+    UserAttributes attrs;
+    attrs.username = user.username;
+    attrs.email = user.email;
+    attrs.first_name = user.first_name;
+    attrs.last_name = user.last_name;
+    return attrs;
+}
+
+}  // namespace
+
+// Exposed for the other endpoint files.
+void read_required_char(const Fields &f, std::string_view name, std::string &out, FieldErrors &errors)
+{
+    required_char(f, name, out, errors);
+}
+
+void read_optional_char(const Fields &f, std::string_view name, std::string &out, FieldErrors &errors)
+{
+    optional_char(f, name, out, errors);
+}
+
+PasswordPolicy policy_of(const Call &call)
+{
+    return password_policy(call);
+}
+
+Task<void> health(Call &call)
+{
+    try {
+        auto replies = co_await call.redis({{"PING"}});
+        if (replies[0].str == "PONG") {
+            call.respond(200, R"({"redis": "ok"})");
+            co_return;
+        }
+        call.log(RESTAUTH_LOG_ERR, "health: unexpected PING reply");
+    } catch (const RedisUnavailable &e) {
+        call.log(RESTAUTH_LOG_ERR, std::string("health: ") + e.what());
+    }
+    respond_detail(call, 503, "Redis is unavailable.");
+}
+
+Task<void> login(Call &call)
+{
+    Fields fields;
+    if (!read_fields(call, fields)) co_return;
+
+    FieldErrors errors;
+    std::string username, email, password;
+    optional_char(fields, "username", username, errors);
+    optional_char(fields, "email", email, errors);
+    required_char(fields, "password", password, errors);
+    if (!email.empty() && !is_valid_email(email)) errors.add("email", kInvalidEmail);
+    if (!errors.empty()) {
+        call.respond(400, errors.to_json());
+        co_return;
+    }
+
+    LoginField by;
+    std::string login_name;
+    if (!email.empty()) {
+        by = LoginField::Email;
+        login_name = email;
+    } else if (!username.empty()) {
+        by = username.find('@') != std::string::npos ? LoginField::Either : LoginField::Username;
+        login_name = username;
+    } else {
+        errors.add("non_field_errors", "Must include either \"username\" or \"email\" and \"password\".");
+        call.respond(400, errors.to_json());
+        co_return;
+    }
+
+    const Settings &s = call.settings();
+    Keys keys = keys_of(call);
+    auto found = co_await call.redis({find_user_command(keys, by, fold_case(login_name))});
+
+    User user;
+    bool known = parse_user(found[0], user);
+    bool matched = false;
+    std::string upgraded_hash;
+    // The same hashing cost whether or not the user exists: no enumeration
+    // by timing.  Inactive users are hashed too, then refused alike.
+    co_await call.job([&] {
+        if (!known) {
+            burn_password_time(password, s.password_iterations);
+            return;
+        }
+        bool needs_rehash = false;
+        matched = check_password(password, user.password, s.password_iterations, &needs_rehash) ==
+                  PasswordCheck::Match;
+        if (matched && needs_rehash) upgraded_hash = make_password_hash(password, s.password_iterations);
+    });
+
+    if (!known || !matched || !user.is_active) {
+        call.log(RESTAUTH_LOG_INFO, "login failed from " + call.request().client_ip);
+        errors.add("non_field_errors", kLoginFailed);
+        call.respond(400, errors.to_json());
+        co_return;
+    }
+    if (s.email_verification == EmailVerification::Mandatory && !user.email_verified) {
+        errors.add("non_field_errors", "E-mail is not verified.");
+        call.respond(400, errors.to_json());
+        co_return;
+    }
+
+    std::string sid = random_hex(16);
+    TokenPair pair = issue_tokens(call, user, sid);
+    std::string now = std::to_string(call.now());
+    auto started = co_await call.redis({{
+        "EVAL", kLuaStartSession, "3", keys.user(user.id), keys.session(sid), keys.user_sessions(user.id),
+        iso8601(call.now()), std::to_string(s.refresh_lifetime), user.password, upgraded_hash, sid,
+        "user_id", std::to_string(user.id), "jti", pair.refresh_jti, "created", now, "last_used", now,
+        "user_agent", call.request().user_agent.substr(0, 512), "ip", call.request().client_ip,
+        "expires", std::to_string(pair.refresh_exp),
+    }});
+    if (started[0].integer != 1) {
+        errors.add("non_field_errors", kLoginFailed);
+        call.respond(400, errors.to_json());
+        co_return;
+    }
+    if (!upgraded_hash.empty()) {
+        call.log(RESTAUTH_LOG_INFO, "upgraded password hash of user " + std::to_string(user.id));
+    }
+
+    set_token_cookies(call, pair);
+    call.respond(200, "{" + token_pair_fields(call, pair) + ", \"user\": " + user_json(user) + "}");
+}
+
+Task<void> logout(Call &call)
+{
+    Fields fields;
+    clear_token_cookies(call);  // on errors too, as dj-rest-auth does
+    if (!read_fields(call, fields)) co_return;
+
+    std::string refresh;
+    FieldErrors errors;
+    optional_char(fields, "refresh", refresh, errors);
+    if (refresh.empty() && !call.settings().cookie_refresh.empty()) {
+        refresh = cookie_value(call.request().cookie, call.settings().cookie_refresh);
+    }
+    if (refresh.empty()) {
+        respond_unauthorized(call, R"({"detail": "Refresh token was not included in request data."})");
+        co_return;
+    }
+    auto all = fields.find("all");
+    bool end_all = all != fields.end() && ((all->second.kind == FieldValue::Kind::Bool && all->second.boolean) ||
+                                           (all->second.kind == FieldValue::Kind::String &&
+                                            (all->second.text == "true" || all->second.text == "1")));
+
+    VerifiedToken token;
+    if (check_token(call, refresh, "refresh", token) != TokenCheck::Ok || token.sid.empty()) {
+        respond_unauthorized(call, R"({"detail": "Token is invalid or expired"})");
+        co_return;
+    }
+
+    Keys keys = keys_of(call);
+    if (end_all) {
+        co_await call.redis({{"EVAL", kLuaEndAllSessions, "1", keys.user_sessions(token.user_id), keys.prefix()}});
+        call.log(RESTAUTH_LOG_INFO, "all sessions of user " + std::to_string(token.user_id) + " revoked");
+        respond_detail(call, 200, "Successfully logged out.");
+        co_return;
+    }
+    auto ended = co_await call.redis({{"EVAL", kLuaEndSession, "2", keys.session(token.sid),
+                                       keys.user_sessions(token.user_id), token.jti, token.sid}});
+    if (ended[0].integer != 1) {
+        if (ended[0].integer == -1) {
+            call.log(RESTAUTH_LOG_WARN, "rotated refresh token reused at logout; session " + token.sid + " revoked");
+        }
+        respond_unauthorized(call, R"({"detail": "Token is blacklisted"})");
+        co_return;
+    }
+    respond_detail(call, 200, "Successfully logged out.");
+}
+
+Task<void> user_details(Call &call)
+{
+    auto caller = co_await authenticate(call);
+    if (!caller) co_return;
+    const std::string &method = call.request().method;
+    User &user = caller->user;
+
+    if (method == "GET" || method == "HEAD") {
+        call.respond(200, user_json(user));
+        co_return;
+    }
+    if (method != "PUT" && method != "PATCH") {
+        respond_method_not_allowed(call, "GET, PUT, PATCH, HEAD, OPTIONS");
+        co_return;
+    }
+
+    Fields fields;
+    if (!read_fields(call, fields)) co_return;
+    FieldErrors errors;
+    bool partial = method == "PATCH";
+
+    std::string username;
+    bool has_username = fields.count("username") != 0;
+    if (has_username || !partial) {
+        required_char(fields, "username", username, errors);
+        if (!errors.has("username")) {
+            for (const auto &m : validate_username(username)) errors.add("username", m);
+        }
+    }
+    Command cmd{"EVAL", kLuaUpdateProfile, "2", Keys(call.settings().redis_prefix).user(user.id),
+                keys_of(call).by_username(), std::to_string(user.id),
+                has_username || !partial ? fold_case(username) : std::string(), fold_case(user.username)};
+    if (has_username || !partial) {
+        cmd.push_back("username");
+        cmd.push_back(username);
+    }
+    for (const char *name : {"first_name", "last_name"}) {
+        if (fields.count(name) == 0) continue;
+        std::string value;
+        optional_char(fields, name, value, errors);
+        if (utf8_length(value) > 150) errors.add(name, "Ensure this field has no more than 150 characters.");
+        cmd.push_back(name);
+        cmd.push_back(value);
+        (std::string_view(name) == "first_name" ? user.first_name : user.last_name) = value;
+    }
+    if (!errors.empty()) {
+        call.respond(400, errors.to_json());
+        co_return;
+    }
+
+    auto updated = co_await call.redis({std::move(cmd)});
+    if (updated[0].integer == -1) {
+        errors.add("username", "A user with that username already exists.");
+        call.respond(400, errors.to_json());
+        co_return;
+    }
+    if (updated[0].integer == 0) {
+        respond_unauthorized(call, R"({"detail": "User not found", "code": "user_not_found"})");
+        co_return;
+    }
+    if (has_username || !partial) user.username = username;
+    call.respond(200, user_json(user));
+}
+
+Task<void> password_change(Call &call)
+{
+    auto caller = co_await authenticate(call);
+    if (!caller) co_return;
+    if (call.request().method != "POST") {
+        respond_method_not_allowed(call, "POST, OPTIONS");
+        co_return;
+    }
+    Fields fields;
+    if (!read_fields(call, fields)) co_return;
+
+    const Settings &s = call.settings();
+    FieldErrors errors;
+    std::string old_password, password1, password2;
+    if (s.old_password_field) required_char(fields, "old_password", old_password, errors);
+    required_char(fields, "new_password1", password1, errors);
+    required_char(fields, "new_password2", password2, errors);
+    if (!errors.empty()) {
+        call.respond(400, errors.to_json());
+        co_return;
+    }
+
+    User &user = caller->user;
+    bool old_ok = true;
+    if (s.old_password_field) {
+        co_await call.job([&] {
+            bool unused = false;
+            old_ok = check_password(old_password, user.password, s.password_iterations, &unused) ==
+                     PasswordCheck::Match;
+        });
+        if (!old_ok) {
+            errors.add("old_password", "Your old password was entered incorrectly. Please enter it again.");
+            call.respond(400, errors.to_json());
+            co_return;
+        }
+    }
+    if (password1 != password2) {
+        errors.add("new_password2", "The two password fields didn\u2019t match.");
+    } else {
+        UserAttributes attrs = attributes_of(user);
+        for (const auto &m : validate_password(password2, &attrs, password_policy(call))) {
+            errors.add("new_password2", m);
+        }
+    }
+    if (!errors.empty()) {
+        call.respond(400, errors.to_json());
+        co_return;
+    }
+
+    std::string hash;
+    co_await call.job([&] { hash = make_password_hash(password1, s.password_iterations); });
+
+    Keys keys = keys_of(call);
+    auto set = co_await call.redis({{"EVAL", kLuaSetPassword, "2", keys.user(user.id), keys.user_sessions(user.id),
+                                     keys.prefix(), "", hash, caller->token.sid,
+                                     s.logout_on_password_change ? "1" : "0"}});
+    if (set[0].integer != 1) {
+        respond_unauthorized(call, R"({"detail": "User not found", "code": "user_not_found"})");
+        co_return;
+    }
+    call.log(RESTAUTH_LOG_INFO, "password changed for user " + std::to_string(user.id));
+    respond_detail(call, 200, "New password has been saved.");
+}
+
+}  // namespace restauth

@@ -1,0 +1,806 @@
+#include "jwt.h"
+
+#include <algorithm>
+#include <climits>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <new>
+#include <utility>
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/obj_mac.h>
+#include <openssl/objects.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+
+#include "crypto.h"
+#include "encoding.h"
+#include "ossl.h"
+
+namespace restauth {
+
+namespace {
+
+// ---- algorithms -----------------------------------------------------------
+
+enum class KeyKind { Hmac, Rsa, Ec, Ed };
+
+KeyKind kind_of(JwtAlg alg)
+{
+    switch (alg) {
+    case JwtAlg::HS256:
+    case JwtAlg::HS384:
+    case JwtAlg::HS512: return KeyKind::Hmac;
+    case JwtAlg::RS256: return KeyKind::Rsa;
+    case JwtAlg::ES256: return KeyKind::Ec;
+    case JwtAlg::EdDSA: return KeyKind::Ed;
+    }
+    return KeyKind::Hmac;
+}
+
+Digest hmac_digest(JwtAlg alg)
+{
+    switch (alg) {
+    case JwtAlg::HS384: return Digest::Sha384;
+    case JwtAlg::HS512: return Digest::Sha512;
+    default: return Digest::Sha256;
+    }
+}
+
+struct AlgName {
+    JwtAlg alg;
+    const char *name;
+};
+
+constexpr AlgName kAlgNames[] = {
+    {JwtAlg::HS256, "HS256"}, {JwtAlg::HS384, "HS384"}, {JwtAlg::HS512, "HS512"},
+    {JwtAlg::RS256, "RS256"}, {JwtAlg::ES256, "ES256"}, {JwtAlg::EdDSA, "EdDSA"},
+};
+
+bool ascii_iequals(std::string_view a, std::string_view b)
+{
+    if (a.size() != b.size()) return false;
+    for (size_t i = 0; i < a.size(); i++) {
+        unsigned char x = static_cast<unsigned char>(a[i]), y = static_cast<unsigned char>(b[i]);
+        if (x >= 'A' && x <= 'Z') x = static_cast<unsigned char>(x + 32);
+        if (y >= 'A' && y <= 'Z') y = static_cast<unsigned char>(y + 32);
+        if (x != y) return false;
+    }
+    return true;
+}
+
+const unsigned char *bytes(std::string_view s)
+{
+    return reinterpret_cast<const unsigned char *>(s.data());
+}
+
+unsigned char *bytes(std::string &s)
+{
+    return reinterpret_cast<unsigned char *>(&s[0]);
+}
+
+// ---- strict JSON ----------------------------------------------------------
+
+// Length of the well-formed UTF-8 sequence starting at s[i], or 0.  Rejects
+// overlong forms, surrogates and code points above U+10FFFF, which cJSON
+// would pass through unchecked.
+size_t utf8_sequence_length(std::string_view s, size_t i)
+{
+    static const uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    size_t n;
+    uint32_t cp;
+    if (c >= 0xC2 && c <= 0xDF) {
+        n = 2;
+        cp = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        n = 3;
+        cp = c & 0x0F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        n = 4;
+        cp = c & 0x07;
+    } else {
+        return 0;
+    }
+    if (s.size() - i < n) return 0;
+    for (size_t k = 1; k < n; k++) {
+        unsigned char cc = static_cast<unsigned char>(s[i + k]);
+        if ((cc & 0xC0) != 0x80) return 0;
+        cp = cp << 6 | (cc & 0x3F);
+    }
+    if (cp < kMin[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+    return n;
+}
+
+// What cJSON tolerates but RFC 8259 (or our C-string consumers) cannot:
+// bytes that are not UTF-8, raw control characters, non-ASCII outside
+// strings (such as a byte-order mark), and NUL in any spelling.  cJSON
+// hands strings back NUL-terminated, so "admin\u0000x" would silently read
+// as "admin" while the issuer signed something else.
+bool strict_json_text(std::string_view s)
+{
+    bool in_string = false, escaped = false;
+    size_t i = 0;
+    while (i < s.size()) {
+        unsigned char c = static_cast<unsigned char>(s[i]);
+        if (c >= 0x80) {
+            if (!in_string) return false;
+            size_t n = utf8_sequence_length(s, i);
+            if (n == 0) return false;
+            escaped = false;
+            i += n;
+            continue;
+        }
+        if (c < 0x20 && (in_string || (c != '\t' && c != '\n' && c != '\r'))) return false;
+        if (in_string) {
+            if (escaped) {
+                escaped = false;
+                if (c == 'u' && s.substr(i + 1, 4) == "0000") return false;
+            } else if (c == '\\') {
+                escaped = true;
+            } else if (c == '"') {
+                in_string = false;
+            }
+        } else if (c == '"') {
+            in_string = true;
+        }
+        i++;
+    }
+    return true;
+}
+
+// cJSON keeps repeated member names as siblings and lookups return the
+// first, while other parsers keep the last: a token saying both
+// "sub":"alice" and "sub":"admin" must not mean different things to
+// different readers.  Names are compared after unescaping, so "\u0065xp"
+// collides with "exp".
+bool has_duplicate_members(const cJSON *node)
+{
+    std::vector<const char *> names;
+    for (const cJSON *c = node->child; c != nullptr; c = c->next) {
+        if ((cJSON_IsObject(c) || cJSON_IsArray(c)) && has_duplicate_members(c)) return true;
+        if (cJSON_IsObject(node)) names.push_back(c->string != nullptr ? c->string : "");
+    }
+    std::sort(names.begin(), names.end(),
+              [](const char *a, const char *b) { return std::strcmp(a, b) < 0; });
+    return std::adjacent_find(names.begin(), names.end(), [](const char *a, const char *b) {
+               return std::strcmp(a, b) == 0;
+           }) != names.end();
+}
+
+bool is_json_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+// Parses text as exactly one JSON object: nothing but whitespace may follow.
+JwtStatus parse_object(std::string_view text, JsonPtr &out)
+{
+    if (text.empty() || !strict_json_text(text)) return JwtStatus::BadJson;
+    const char *end = nullptr;
+    JsonPtr root(cJSON_ParseWithLengthOpts(text.data(), text.size(), &end, false));
+    if (!root || end == nullptr) return JwtStatus::BadJson;
+    size_t pos = static_cast<size_t>(end - text.data());
+    while (pos < text.size() && is_json_space(text[pos])) pos++;
+    if (pos != text.size() || !cJSON_IsObject(root.get())) return JwtStatus::BadJson;
+    if (has_duplicate_members(root.get())) return JwtStatus::DuplicateMember;
+    out = std::move(root);
+    return JwtStatus::Ok;
+}
+
+JwtStatus check_time_claims(const cJSON *claims, int64_t now, int64_t leeway)
+{
+    const cJSON *exp = cJSON_GetObjectItemCaseSensitive(claims, "exp");
+    const cJSON *nbf = cJSON_GetObjectItemCaseSensitive(claims, "nbf");
+    const cJSON *iat = cJSON_GetObjectItemCaseSensitive(claims, "iat");
+    // A string "exp" ignored as "no expiry" would make the token immortal;
+    // 1e999 parses as infinity, which would do the same.
+    for (const cJSON *c : {exp, nbf, iat}) {
+        if (c != nullptr && (!cJSON_IsNumber(c) || !std::isfinite(c->valuedouble))) {
+            return JwtStatus::BadClaimType;
+        }
+    }
+    // In double, so that now + leeway cannot overflow; NumericDate may be
+    // fractional anyway.
+    const double t = static_cast<double>(now);
+    const double slack = static_cast<double>(std::max<int64_t>(leeway, 0));
+    if (exp != nullptr && !(t < exp->valuedouble + slack)) return JwtStatus::Expired;
+    if (nbf != nullptr && nbf->valuedouble > t + slack) return JwtStatus::NotYetValid;
+    return JwtStatus::Ok;
+}
+
+// ---- signatures -------------------------------------------------------------
+
+// What signing and verification need of a key, nameable outside KeySet.
+struct KeyRef {
+    JwtAlg alg;
+    std::string_view secret;  // HMAC only
+    EVP_PKEY *pkey;           // the others
+};
+
+// mdname is NULL for Ed25519, which hashes internally.  Each call builds its
+// own contexts and only reads the EVP_PKEY, which is what makes concurrent
+// use of one key from many threads safe.
+bool digest_sign(const KeyRef &k, const char *mdname, std::string_view input, std::string &sig)
+{
+    OsslErrorScope errors;
+    EvpMdCtxPtr ctx(EVP_MD_CTX_new());
+    if (!ctx) return false;
+    EVP_PKEY_CTX *pctx = nullptr;  // owned by ctx
+    if (EVP_DigestSignInit_ex(ctx.get(), &pctx, mdname, nullptr, nullptr, k.pkey, nullptr) != 1) {
+        return false;
+    }
+    // PKCS#1 v1.5 is OpenSSL's default today; RS256 depends on it, so say so.
+    if (kind_of(k.alg) == KeyKind::Rsa &&
+        EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) != 1) {
+        return false;
+    }
+    size_t len = 0;
+    if (EVP_DigestSign(ctx.get(), nullptr, &len, bytes(input), input.size()) != 1) return false;
+    sig.assign(len, '\0');
+    if (EVP_DigestSign(ctx.get(), bytes(sig), &len, bytes(input), input.size()) != 1) return false;
+    sig.resize(len);
+    return true;
+}
+
+bool digest_verify(const KeyRef &k, const char *mdname, std::string_view input,
+                   std::string_view sig)
+{
+    OsslErrorScope errors;
+    EvpMdCtxPtr ctx(EVP_MD_CTX_new());
+    if (!ctx) return false;
+    EVP_PKEY_CTX *pctx = nullptr;
+    if (EVP_DigestVerifyInit_ex(ctx.get(), &pctx, mdname, nullptr, nullptr, k.pkey, nullptr) !=
+        1) {
+        return false;
+    }
+    if (kind_of(k.alg) == KeyKind::Rsa &&
+        EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) != 1) {
+        return false;
+    }
+    return EVP_DigestVerify(ctx.get(), bytes(sig), sig.size(), bytes(input), input.size()) == 1;
+}
+
+constexpr int kP256Bytes = 32;  // bytes per coordinate, and per R and S
+
+// JWS carries ECDSA signatures as fixed-width R || S (RFC 7518 section
+// 3.4); OpenSSL speaks DER.
+bool ecdsa_der_to_raw(std::string_view der, std::string &raw)
+{
+    const unsigned char *p = bytes(der);
+    EcdsaSigPtr sig(d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(der.size())));
+    if (!sig) return false;
+    const BIGNUM *r = nullptr, *s = nullptr;
+    ECDSA_SIG_get0(sig.get(), &r, &s);
+    raw.assign(2 * kP256Bytes, '\0');
+    return BN_bn2binpad(r, bytes(raw), kP256Bytes) == kP256Bytes &&
+           BN_bn2binpad(s, bytes(raw) + kP256Bytes, kP256Bytes) == kP256Bytes;
+}
+
+bool ecdsa_raw_to_der(std::string_view raw, std::string &der)
+{
+    // Exactly 64 bytes: a DER signature, or R || S with a byte trimmed,
+    // is a different encoding of the same value and is refused.
+    if (raw.size() != 2 * static_cast<size_t>(kP256Bytes)) return false;
+    BignumPtr r(BN_bin2bn(bytes(raw), kP256Bytes, nullptr));
+    BignumPtr s(BN_bin2bn(bytes(raw) + kP256Bytes, kP256Bytes, nullptr));
+    EcdsaSigPtr sig(ECDSA_SIG_new());
+    if (!r || !s || !sig || ECDSA_SIG_set0(sig.get(), r.get(), s.get()) != 1) return false;
+    r.release();  // now owned by sig
+    s.release();
+    int len = i2d_ECDSA_SIG(sig.get(), nullptr);
+    if (len <= 0) return false;
+    der.assign(static_cast<size_t>(len), '\0');
+    unsigned char *p = bytes(der);
+    return i2d_ECDSA_SIG(sig.get(), &p) == len;
+}
+
+bool sign_input(const KeyRef &k, std::string_view input, std::string &sig)
+{
+    switch (kind_of(k.alg)) {
+    case KeyKind::Hmac:
+        sig = hmac(hmac_digest(k.alg), k.secret, input);
+        return !sig.empty();
+    case KeyKind::Rsa: return digest_sign(k, "SHA256", input, sig);
+    case KeyKind::Ec: {
+        std::string der;
+        OsslErrorScope errors;
+        return digest_sign(k, "SHA256", input, der) && ecdsa_der_to_raw(der, sig);
+    }
+    case KeyKind::Ed: return digest_sign(k, nullptr, input, sig);
+    }
+    return false;
+}
+
+bool verify_input(const KeyRef &k, std::string_view input, std::string_view sig)
+{
+    switch (kind_of(k.alg)) {
+    case KeyKind::Hmac: {
+        std::string expected = hmac(hmac_digest(k.alg), k.secret, input);
+        return !expected.empty() && constant_time_equal(expected, sig);
+    }
+    case KeyKind::Rsa:
+        // RFC 8017 signatures are exactly as long as the modulus; OpenSSL
+        // would also take a shorter one with the leading zeros dropped.
+        if (sig.size() != static_cast<size_t>(EVP_PKEY_get_size(k.pkey))) return false;
+        return digest_verify(k, "SHA256", input, sig);
+    case KeyKind::Ec: {
+        std::string der;
+        OsslErrorScope errors;
+        return ecdsa_raw_to_der(sig, der) && digest_verify(k, "SHA256", input, der);
+    }
+    case KeyKind::Ed:
+        if (sig.size() != 64) return false;
+        return digest_verify(k, nullptr, input, sig);
+    }
+    return false;
+}
+
+// ---- loading keys -----------------------------------------------------------
+
+// A passphrase prompt would block nginx on its controlling terminal.
+int refuse_passphrase(char *, int, int, void *)
+{
+    return -1;
+}
+
+bool load_pem(std::string_view pem, EvpPkeyPtr &out, bool &is_private, std::string &error)
+{
+    if (pem.size() > INT_MAX) {
+        error = "key material is too large";
+        return false;
+    }
+    if (pem.find("ENCRYPTED") != std::string_view::npos) {
+        error = "encrypted PEM keys are not supported: store the key unencrypted with tight "
+                "file permissions";
+        return false;
+    }
+    OsslErrorScope errors;
+    BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+    if (!bio) {
+        error = "out of memory";
+        return false;
+    }
+    if (EVP_PKEY *k = PEM_read_bio_PrivateKey(bio.get(), nullptr, refuse_passphrase, nullptr)) {
+        out.reset(k);
+        is_private = true;
+        return true;
+    }
+    bio.reset(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+    if (!bio) {
+        error = "out of memory";
+        return false;
+    }
+    if (EVP_PKEY *k = PEM_read_bio_PUBKEY(bio.get(), nullptr, refuse_passphrase, nullptr)) {
+        out.reset(k);
+        is_private = false;
+        return true;
+    }
+    error = "not a PEM private key (\"BEGIN PRIVATE KEY\" or \"BEGIN <type> PRIVATE KEY\") "
+            "or public key (\"BEGIN PUBLIC KEY\")";
+    return false;
+}
+
+bool check_key_type(JwtAlg alg, EVP_PKEY *pkey, std::string &error)
+{
+    switch (alg) {
+    case JwtAlg::RS256: {
+        if (!EVP_PKEY_is_a(pkey, "RSA")) {
+            error = "RS256 needs an RSA key";
+            return false;
+        }
+        int bits = EVP_PKEY_get_bits(pkey);
+        if (bits < 2048) {
+            error = "RS256 keys must have at least 2048 bits, this one has " + std::to_string(bits);
+            return false;
+        }
+        return true;
+    }
+    case JwtAlg::ES256: {
+        char group[64] = {0};
+        size_t len = 0;
+        if (!EVP_PKEY_is_a(pkey, "EC") ||
+            EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group,
+                                           &len) != 1 ||
+            OBJ_sn2nid(group) != NID_X9_62_prime256v1) {
+            error = "ES256 needs an EC key on the P-256 curve (prime256v1)";
+            return false;
+        }
+        return true;
+    }
+    case JwtAlg::EdDSA:
+        if (!EVP_PKEY_is_a(pkey, "ED25519")) {
+            error = "EdDSA is supported with Ed25519 keys only";
+            return false;
+        }
+        return true;
+    default: error = "not an asymmetric algorithm"; return false;
+    }
+}
+
+// OpenSSL's own validation (on-curve point, RSA key consistency), then for a
+// private key a sign/verify round trip: a key that cannot produce a valid
+// signature is better refused at startup than discovered at the first login.
+bool self_test(const KeyRef &k, bool is_private, std::string &error)
+{
+    OsslErrorScope errors;
+    EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, k.pkey, nullptr));
+    if (!ctx) {
+        error = "out of memory";
+        return false;
+    }
+    int rc = is_private ? EVP_PKEY_check(ctx.get()) : EVP_PKEY_public_check(ctx.get());
+    if (rc != 1 && rc != -2) {  // -2: no check for this key type
+        error = "the key fails OpenSSL's consistency check";
+        return false;
+    }
+    if (is_private) {
+        static constexpr std::string_view probe = "restauth key self-test";
+        std::string sig;
+        if (!sign_input(k, probe, sig) || !verify_input(k, probe, sig)) {
+            error = "the key cannot produce a verifiable signature";
+            return false;
+        }
+    }
+    return true;
+}
+
+// ---- JWKS -----------------------------------------------------------------
+
+bool add_b64url(cJSON *obj, const char *name, std::string_view raw)
+{
+    std::string b64 = base64url_encode(raw);
+    return !b64.empty() && cJSON_AddStringToObject(obj, name, b64.c_str()) != nullptr;
+}
+
+// Big-endian bytes of a public bignum: minimal for RSA n and e (RFC 7518
+// "Base64urlUInt"), fixed width for EC coordinates.
+bool bn_param(EVP_PKEY *pkey, const char *param, int width, std::string &out)
+{
+    BIGNUM *raw = nullptr;
+    if (EVP_PKEY_get_bn_param(pkey, param, &raw) != 1) return false;
+    BignumPtr bn(raw);
+    int n = width > 0 ? width : BN_num_bytes(bn.get());
+    if (n <= 0) return false;
+    out.assign(static_cast<size_t>(n), '\0');
+    if (width > 0) return BN_bn2binpad(bn.get(), bytes(out), width) == width;
+    return BN_bn2bin(bn.get(), bytes(out)) == n;
+}
+
+bool describe_public_key(const KeyRef &k, cJSON *jwk)
+{
+    std::string a, b;
+    switch (kind_of(k.alg)) {
+    case KeyKind::Rsa:
+        return cJSON_AddStringToObject(jwk, "kty", "RSA") &&
+               bn_param(k.pkey, OSSL_PKEY_PARAM_RSA_N, 0, a) && add_b64url(jwk, "n", a) &&
+               bn_param(k.pkey, OSSL_PKEY_PARAM_RSA_E, 0, b) && add_b64url(jwk, "e", b);
+    case KeyKind::Ec:
+        return cJSON_AddStringToObject(jwk, "kty", "EC") &&
+               cJSON_AddStringToObject(jwk, "crv", "P-256") &&
+               bn_param(k.pkey, OSSL_PKEY_PARAM_EC_PUB_X, kP256Bytes, a) &&
+               add_b64url(jwk, "x", a) &&
+               bn_param(k.pkey, OSSL_PKEY_PARAM_EC_PUB_Y, kP256Bytes, b) &&
+               add_b64url(jwk, "y", b);
+    case KeyKind::Ed: {
+        unsigned char pub[32];
+        size_t len = sizeof pub;
+        if (EVP_PKEY_get_raw_public_key(k.pkey, pub, &len) != 1 || len != sizeof pub) return false;
+        return cJSON_AddStringToObject(jwk, "kty", "OKP") &&
+               cJSON_AddStringToObject(jwk, "crv", "Ed25519") &&
+               add_b64url(jwk, "x", std::string_view(reinterpret_cast<char *>(pub), len));
+    }
+    case KeyKind::Hmac: return false;
+    }
+    return false;
+}
+
+std::string print_json(const cJSON *root)
+{
+    char *text = cJSON_PrintUnformatted(root);
+    if (text == nullptr) return {};
+    std::string out;
+    try {
+        out = text;
+    } catch (...) {
+        cJSON_free(text);
+        throw;
+    }
+    cJSON_free(text);
+    return out;
+}
+
+}  // namespace
+
+// ---- public API -------------------------------------------------------------
+
+const char *jwt_alg_name(JwtAlg alg) noexcept
+{
+    for (const auto &a : kAlgNames) {
+        if (a.alg == alg) return a.name;
+    }
+    return "unknown";
+}
+
+std::optional<JwtAlg> parse_jwt_alg(std::string_view name) noexcept
+{
+    for (const auto &a : kAlgNames) {
+        if (name == a.name) return a.alg;
+    }
+    return std::nullopt;
+}
+
+const char *jwt_status_name(JwtStatus status) noexcept
+{
+    switch (status) {
+    case JwtStatus::Ok: return "ok";
+    case JwtStatus::Malformed: return "malformed";
+    case JwtStatus::TooLarge: return "too_large";
+    case JwtStatus::BadBase64: return "bad_base64";
+    case JwtStatus::BadJson: return "bad_json";
+    case JwtStatus::DuplicateMember: return "duplicate_member";
+    case JwtStatus::AlgNone: return "alg_none";
+    case JwtStatus::AlgUnsupported: return "alg_unsupported";
+    case JwtStatus::AlgMismatch: return "alg_mismatch";
+    case JwtStatus::UnknownKid: return "unknown_kid";
+    case JwtStatus::UnsupportedCrit: return "unsupported_crit";
+    case JwtStatus::BadSignature: return "bad_signature";
+    case JwtStatus::BadClaimType: return "bad_claim_type";
+    case JwtStatus::Expired: return "expired";
+    case JwtStatus::NotYetValid: return "not_yet_valid";
+    case JwtStatus::InternalError: return "internal_error";
+    }
+    return "unknown";
+}
+
+struct KeySet::Key {
+    JwtAlg alg = JwtAlg::HS256;
+    std::string kid;
+    std::string secret;
+    EvpPkeyPtr pkey;
+    bool can_sign = false;
+
+    Key() = default;
+    Key(const Key &) = delete;
+    Key &operator=(const Key &) = delete;
+    ~Key()
+    {
+        if (!secret.empty()) OPENSSL_cleanse(&secret[0], secret.size());
+    }
+
+    KeyRef ref() const { return KeyRef{alg, secret, pkey.get()}; }
+};
+
+KeySet::KeySet() noexcept = default;
+KeySet::~KeySet() = default;
+KeySet::KeySet(KeySet &&) noexcept = default;
+KeySet &KeySet::operator=(KeySet &&) noexcept = default;
+
+size_t KeySet::size() const noexcept
+{
+    return keys_.size();
+}
+
+bool KeySet::add_key(JwtAlg alg, std::string_view material, std::string_view kid,
+                     std::string &error)
+{
+    try {
+        if (kid.size() > 256) {
+            error = "kid must be at most 256 characters";
+            return false;
+        }
+        for (char c : kid) {
+            if (c < 0x20 || c > 0x7e) {
+                error = "kid must be printable ASCII";
+                return false;
+            }
+        }
+        for (const auto &k : keys_) {
+            if (!kid.empty() && k->kid == kid) {
+                error = "kid \"" + std::string(kid) + "\" is already used by another key";
+                return false;
+            }
+        }
+
+        auto key = std::make_unique<Key>();
+        key->alg = alg;
+        key->kid.assign(kid.data(), kid.size());
+
+        if (kind_of(alg) == KeyKind::Hmac) {
+            size_t need = digest_size(hmac_digest(alg));
+            if (material.size() < need) {
+                error = std::string(jwt_alg_name(alg)) + " secrets must be at least " +
+                        std::to_string(need) + " bytes, this one has " +
+                        std::to_string(material.size());
+                return false;
+            }
+            // Loading a public key as an HMAC secret is exactly the setup the
+            // algorithm-confusion attack needs: anyone holding the public key
+            // could then mint tokens.
+            if (material.find("-----BEGIN") != std::string_view::npos) {
+                error = "this looks like a PEM key, not an HMAC secret; " +
+                        std::string(jwt_alg_name(alg)) + " needs random secret bytes";
+                return false;
+            }
+            key->secret.assign(material.data(), material.size());
+            key->can_sign = true;
+        } else {
+            bool is_private = false;
+            if (!load_pem(material, key->pkey, is_private, error)) return false;
+            if (!check_key_type(alg, key->pkey.get(), error)) return false;
+            if (!self_test(key->ref(), is_private, error)) return false;
+            key->can_sign = is_private;
+        }
+
+        if (keys_.empty() && !key->can_sign) {
+            error = "the first key signs tokens, so it must be a secret or a private key, "
+                    "not a public key";
+            return false;
+        }
+        keys_.push_back(std::move(key));
+        return true;
+    } catch (const std::bad_alloc &) {
+        error = "out of memory";
+        return false;
+    }
+}
+
+std::string KeySet::jwks_json() const noexcept
+{
+    try {
+        JsonPtr root(cJSON_CreateObject());
+        if (!root) return {};
+        cJSON *list = cJSON_AddArrayToObject(root.get(), "keys");
+        if (list == nullptr) return {};
+        OsslErrorScope errors;
+        for (const auto &k : keys_) {
+            if (kind_of(k->alg) == KeyKind::Hmac) continue;
+            JsonPtr jwk(cJSON_CreateObject());
+            if (!jwk || !describe_public_key(k->ref(), jwk.get())) return {};
+            if (!k->kid.empty() && !cJSON_AddStringToObject(jwk.get(), "kid", k->kid.c_str())) {
+                return {};
+            }
+            if (!cJSON_AddStringToObject(jwk.get(), "alg", jwt_alg_name(k->alg)) ||
+                !cJSON_AddStringToObject(jwk.get(), "use", "sig")) {
+                return {};
+            }
+            if (!cJSON_AddItemToArray(list, jwk.get())) return {};
+            jwk.release();  // now owned by list
+        }
+        return print_json(root.get());
+    } catch (...) {
+        return {};
+    }
+}
+
+std::string KeySet::sign(std::string_view claims_json) const noexcept
+{
+    try {
+        if (keys_.empty() || !keys_.front()->can_sign) return {};
+        const Key &key = *keys_.front();
+
+        JsonPtr claims;
+        if (parse_object(claims_json, claims) != JwtStatus::Ok) return {};
+
+        JsonPtr header(cJSON_CreateObject());
+        if (!header || !cJSON_AddStringToObject(header.get(), "alg", jwt_alg_name(key.alg)) ||
+            !cJSON_AddStringToObject(header.get(), "typ", "JWT")) {
+            return {};
+        }
+        if (!key.kid.empty() && !cJSON_AddStringToObject(header.get(), "kid", key.kid.c_str())) {
+            return {};
+        }
+        std::string header_json = print_json(header.get());
+        std::string token = base64url_encode(header_json);
+        std::string payload = base64url_encode(claims_json);
+        if (header_json.empty() || token.empty() || payload.empty()) return {};
+        token += '.';
+        token += payload;
+
+        std::string sig;
+        if (!sign_input(key.ref(), token, sig)) return {};
+        std::string sig64 = base64url_encode(sig);
+        if (sig64.empty()) return {};
+        token += '.';
+        token += sig64;
+        return token;
+    } catch (...) {
+        return {};
+    }
+}
+
+JwtStatus KeySet::verify(std::string_view token, int64_t now, int64_t leeway,
+                         JsonPtr &claims_out, size_t max_len) const noexcept
+{
+    claims_out.reset();
+    try {
+        // The cap comes first, so nothing below ever sees a huge input.
+        if (token.size() > max_len) return JwtStatus::TooLarge;
+
+        size_t dot1 = token.find('.');
+        if (dot1 == std::string_view::npos) return JwtStatus::Malformed;
+        size_t dot2 = token.find('.', dot1 + 1);
+        if (dot2 == std::string_view::npos) return JwtStatus::Malformed;
+        if (token.find('.', dot2 + 1) != std::string_view::npos) return JwtStatus::Malformed;
+        std::string_view header64 = token.substr(0, dot1);
+        std::string_view payload64 = token.substr(dot1 + 1, dot2 - dot1 - 1);
+        std::string_view sig64 = token.substr(dot2 + 1);
+        // An empty signature is left to fail as BadSignature, after the
+        // header had a chance to report the more telling AlgNone.
+        if (header64.empty() || payload64.empty()) return JwtStatus::Malformed;
+
+        // ---- header: parsed before the signature is known to be good, so
+        // only alg, kid and crit are ever looked at.
+        std::string header_json;
+        if (!base64url_decode(header64, header_json)) return JwtStatus::BadBase64;
+        JsonPtr header;
+        JwtStatus st = parse_object(header_json, header);
+        if (st != JwtStatus::Ok) return st;
+
+        const cJSON *alg_item = cJSON_GetObjectItemCaseSensitive(header.get(), "alg");
+        if (!cJSON_IsString(alg_item) || alg_item->valuestring == nullptr) {
+            return JwtStatus::Malformed;
+        }
+        std::string_view alg_name = alg_item->valuestring;
+        if (ascii_iequals(alg_name, "none")) return JwtStatus::AlgNone;
+        std::optional<JwtAlg> alg = parse_jwt_alg(alg_name);
+        if (!alg) return JwtStatus::AlgUnsupported;
+
+        // RFC 7515 section 4.1.11: a recipient that does not understand
+        // every listed extension must reject the token.
+        if (cJSON_GetObjectItemCaseSensitive(header.get(), "crit") != nullptr) {
+            return JwtStatus::UnsupportedCrit;
+        }
+
+        // ---- key choice: by kid when given, else every key of the alg.
+        // Either way a key is only used with the algorithm it was added
+        // for, so an RS256 public key can never act as an HS256 secret.
+        std::vector<KeyRef> candidates;
+        const cJSON *kid_item = cJSON_GetObjectItemCaseSensitive(header.get(), "kid");
+        if (kid_item != nullptr) {
+            if (!cJSON_IsString(kid_item) || kid_item->valuestring == nullptr) {
+                return JwtStatus::Malformed;
+            }
+            std::string_view kid = kid_item->valuestring;
+            auto it = std::find_if(keys_.begin(), keys_.end(), [&](const auto &k) {
+                return !k->kid.empty() && k->kid == kid;
+            });
+            if (it == keys_.end()) return JwtStatus::UnknownKid;
+            if ((*it)->alg != *alg) return JwtStatus::AlgMismatch;
+            candidates.push_back((*it)->ref());
+        } else {
+            for (const auto &k : keys_) {
+                if (k->alg == *alg) candidates.push_back(k->ref());
+            }
+            if (candidates.empty()) return JwtStatus::AlgMismatch;
+        }
+
+        std::string sig;
+        if (!base64url_decode(sig64, sig)) return JwtStatus::BadBase64;
+        std::string payload_json;
+        if (!base64url_decode(payload64, payload_json)) return JwtStatus::BadBase64;
+
+        const std::string_view signing_input = token.substr(0, dot2);
+        bool good = std::any_of(candidates.begin(), candidates.end(), [&](const KeyRef &k) {
+            return verify_input(k, signing_input, sig);
+        });
+        if (!good) return JwtStatus::BadSignature;
+
+        // ---- payload: only now, so unauthenticated bytes never reach the
+        // JSON parser beyond the small header.
+        JsonPtr claims;
+        st = parse_object(payload_json, claims);
+        if (st != JwtStatus::Ok) return st;
+        st = check_time_claims(claims.get(), now, leeway);
+        if (st != JwtStatus::Ok) return st;
+
+        claims_out = std::move(claims);
+        return JwtStatus::Ok;
+    } catch (...) {
+        return JwtStatus::InternalError;
+    }
+}
+
+}  // namespace restauth

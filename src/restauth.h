@@ -1,0 +1,165 @@
+/*
+ * The one C header between the nginx shim and the C++ core.
+ *
+ * The core is "sans-IO": a call (one API request) tells the shim what it
+ * needs next -- a batch of Redis commands, or a CPU-heavy job for the thread
+ * pool -- and the shim performs it and feeds the result back.  Nothing here
+ * knows nginx types; nothing here blocks.
+ */
+
+#ifndef RESTAUTH_H_INCLUDED
+#define RESTAUTH_H_INCLUDED
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define RESTAUTH_API __attribute__((visibility("default")))
+#else
+#define RESTAUTH_API
+#endif
+
+struct redisReply;
+
+typedef struct {
+    const char  *data;
+    size_t       len;
+} restauth_str_t;
+
+
+/* ---- keys --------------------------------------------------------------- */
+
+typedef struct restauth_keyset_s  restauth_keyset_t;
+
+RESTAUTH_API restauth_keyset_t *restauth_keyset_create(void);
+RESTAUTH_API void restauth_keyset_destroy(restauth_keyset_t *ks);
+/* alg: "HS256" ... "EdDSA"; material: secret bytes or PEM.  0 on success,
+ * else -1 with a message in err. */
+RESTAUTH_API int restauth_keyset_add(restauth_keyset_t *ks, restauth_str_t alg,
+    restauth_str_t material, restauth_str_t kid, char *err, size_t errlen);
+RESTAUTH_API size_t restauth_keyset_size(const restauth_keyset_t *ks);
+
+
+/* ---- settings: plain values merged by the shim -------------------------- */
+
+enum {
+    RESTAUTH_VERIFY_NONE = 0,
+    RESTAUTH_VERIFY_OPTIONAL,
+    RESTAUTH_VERIFY_MANDATORY
+};
+
+typedef struct {
+    restauth_str_t   redis_prefix;
+    restauth_str_t   mail_stream;
+    restauth_str_t   password_reset_url;
+    restauth_str_t   email_verify_url;
+    restauth_str_t   issuer;
+    restauth_str_t   audience;
+    restauth_str_t   cookie_access;
+    restauth_str_t   cookie_refresh;
+    restauth_str_t   cookie_refresh_path;
+    restauth_str_t   cookie_domain;
+    restauth_str_t   cookie_samesite;
+    restauth_str_t   common_passwords_file;
+    int64_t          access_lifetime;       /* seconds */
+    int64_t          refresh_lifetime;
+    int64_t          leeway;
+    int64_t          reset_token_lifetime;
+    int64_t          verify_token_lifetime;
+    unsigned         password_iterations;
+    unsigned         password_min_length;
+    int              email_verification;    /* RESTAUTH_VERIFY_* */
+    int              cookie_httponly;
+    int              cookie_secure;
+    int              old_password_field;
+    int              logout_on_password_change;
+} restauth_settings_t;
+
+
+/* ---- an API location's immutable configuration -------------------------- */
+
+typedef struct restauth_api_s  restauth_api_t;
+
+/* The keyset must outlive the api object. NULL on error (message in err). */
+RESTAUTH_API restauth_api_t *restauth_api_create(const restauth_settings_t *s,
+    const restauth_keyset_t *keys, char *err, size_t errlen);
+RESTAUTH_API void restauth_api_destroy(restauth_api_t *api);
+
+
+/* ---- one API request ----------------------------------------------------- */
+
+typedef struct {
+    restauth_str_t   method;
+    restauth_str_t   path;          /* below the location, e.g. "login/" */
+    restauth_str_t   content_type;
+    restauth_str_t   authorization;
+    restauth_str_t   cookie;
+    restauth_str_t   csrf_header;
+    restauth_str_t   user_agent;
+    restauth_str_t   client_ip;
+    restauth_str_t   body;
+    int64_t          now;           /* unix time, seconds */
+    int              authorization_count; /* how many Authorization headers */
+} restauth_request_t;
+
+typedef struct restauth_call_s  restauth_call_t;
+
+typedef enum {
+    RESTAUTH_NEED_REDIS = 1,    /* run restauth_call_redis_*() commands */
+    RESTAUTH_NEED_JOB,          /* run restauth_call_run_job() off-loop */
+    RESTAUTH_DONE               /* the response is ready */
+} restauth_need_t;
+
+enum {
+    RESTAUTH_LOG_ERR = 1,
+    RESTAUTH_LOG_WARN,
+    RESTAUTH_LOG_INFO,
+    RESTAUTH_LOG_DEBUG
+};
+
+/* Copies what it needs from req.  NULL only when out of memory. */
+RESTAUTH_API restauth_call_t *restauth_call_create(const restauth_api_t *api,
+    const restauth_request_t *req);
+RESTAUTH_API void restauth_call_destroy(restauth_call_t *call);
+
+/* Advances the call until it needs I/O or is done. */
+RESTAUTH_API restauth_need_t restauth_call_next(restauth_call_t *call);
+
+/* RESTAUTH_NEED_REDIS: a batch of commands, sent pipelined, in order. */
+RESTAUTH_API size_t restauth_call_redis_count(const restauth_call_t *call);
+RESTAUTH_API void restauth_call_redis_command(const restauth_call_t *call,
+    size_t i, int *argc, const char ***argv, const size_t **argvlen);
+/* reply == NULL: the command failed (Redis down, timeout). */
+RESTAUTH_API void restauth_call_redis_reply(restauth_call_t *call, size_t i,
+    const struct redisReply *reply);
+
+/* RESTAUTH_NEED_JOB: runs on a pool thread; touches only the call. */
+RESTAUTH_API void restauth_call_run_job(restauth_call_t *call);
+/* The shim could not run the job (queue full): the call answers 503. */
+RESTAUTH_API void restauth_call_job_failed(restauth_call_t *call);
+
+/* RESTAUTH_DONE */
+RESTAUTH_API int restauth_call_status(const restauth_call_t *call);
+RESTAUTH_API size_t restauth_call_header_count(const restauth_call_t *call);
+RESTAUTH_API void restauth_call_header(const restauth_call_t *call, size_t i,
+    restauth_str_t *name, restauth_str_t *value);
+RESTAUTH_API restauth_str_t restauth_call_body(const restauth_call_t *call);
+
+/* Log lines produced since the last restauth_call_next(); never secrets. */
+RESTAUTH_API size_t restauth_call_log_count(const restauth_call_t *call);
+RESTAUTH_API void restauth_call_log_line(const restauth_call_t *call,
+    size_t i, int *level, restauth_str_t *msg);
+
+/* Ready-made JSON error bodies for answers the shim gives on its own. */
+RESTAUTH_API restauth_str_t restauth_error_body(int status);
+
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* RESTAUTH_H_INCLUDED */

@@ -1,0 +1,219 @@
+#include "tokens.h"
+
+#include <ctime>
+#include <stdexcept>
+
+#include "crypto.h"
+#include "jwt.h"
+#include "restauth.h"
+
+namespace restauth {
+
+namespace {
+
+std::string claims_common(const Call &call, std::string_view type, int64_t exp, std::string_view jti,
+                          int64_t user_id, std::string_view sid)
+{
+    const Settings &s = call.settings();
+    std::string out = "{\"token_type\":" + json_string(type);
+    out += ",\"exp\":" + std::to_string(exp);
+    out += ",\"iat\":" + std::to_string(call.now());
+    out += ",\"jti\":" + json_string(jti);
+    out += ",\"user_id\":" + std::to_string(user_id);
+    out += ",\"sid\":" + json_string(sid);
+    if (!s.issuer.empty()) out += ",\"iss\":" + json_string(s.issuer);
+    if (!s.audience.empty()) out += ",\"aud\":" + json_string(s.audience);
+    return out;
+}
+
+const char *cookie_expires(int64_t t, char *buf, size_t len)
+{
+    std::time_t tt = static_cast<std::time_t>(t);
+    std::tm tm{};
+    gmtime_r(&tt, &tm);
+    std::strftime(buf, len, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    return buf;
+}
+
+std::string cookie_attributes(const Settings &s, std::string_view path, bool httponly)
+{
+    std::string out = "; Path=" + std::string(path);
+    if (!s.cookie_domain.empty()) out += "; Domain=" + s.cookie_domain;
+    if (httponly) out += "; HttpOnly";
+    if (s.cookie_secure) out += "; Secure";
+    out += "; SameSite=" + s.cookie_samesite;
+    return out;
+}
+
+std::string make_cookie(const Settings &s, std::string_view name, std::string_view value, int64_t now,
+                        int64_t lifetime, std::string_view path, bool httponly)
+{
+    char date[64];
+    std::string out(name);
+    out += "=" + std::string(value);
+    out += "; expires=";
+    out += cookie_expires(now + lifetime, date, sizeof(date));
+    out += "; Max-Age=" + std::to_string(lifetime);
+    out += cookie_attributes(s, path, httponly);
+    return out;
+}
+
+std::string clearing_cookie(const Settings &s, std::string_view name, std::string_view path, bool httponly)
+{
+    std::string out(name);
+    out += "=\"\"; expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0";
+    out += cookie_attributes(s, path, httponly);
+    return out;
+}
+
+}  // namespace
+
+std::string issue_access(const Call &call, const User &user, std::string_view sid, int64_t exp)
+{
+    std::string claims = claims_common(call, "access", exp, random_hex(16), user.id, sid);
+    claims += ",\"username\":" + json_string(user.username);
+    claims += ",\"email\":" + json_string(user.email);
+    claims += "}";
+    std::string token = call.api().keys->sign(claims);
+    if (token.empty()) throw std::runtime_error("signing an access token failed");
+    return token;
+}
+
+std::string issue_refresh(const Call &call, int64_t user_id, std::string_view sid, std::string_view jti,
+                          int64_t exp)
+{
+    std::string token = call.api().keys->sign(claims_common(call, "refresh", exp, jti, user_id, sid) + "}");
+    if (token.empty()) throw std::runtime_error("signing a refresh token failed");
+    return token;
+}
+
+TokenPair issue_tokens(const Call &call, const User &user, std::string_view sid)
+{
+    const Settings &s = call.settings();
+    TokenPair pair;
+    pair.access_exp = call.now() + s.access_lifetime;
+    pair.refresh_exp = call.now() + s.refresh_lifetime;
+    pair.refresh_jti = random_hex(16);
+    pair.access = issue_access(call, user, sid, pair.access_exp);
+    pair.refresh = issue_refresh(call, user.id, sid, pair.refresh_jti, pair.refresh_exp);
+    return pair;
+}
+
+namespace {
+
+bool claim_string(const cJSON *claims, const char *name, std::string &out)
+{
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(claims, name);
+    if (!cJSON_IsString(item)) return false;
+    out = item->valuestring;
+    return true;
+}
+
+bool claim_matches(const cJSON *claims, const char *name, const std::string &expected)
+{
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(claims, name);
+    if (cJSON_IsString(item)) return expected == item->valuestring;
+    if (cJSON_IsArray(item)) {  // RFC 7519: aud may be an array
+        const cJSON *el;
+        cJSON_ArrayForEach(el, item)
+        {
+            if (cJSON_IsString(el) && expected == el->valuestring) return true;
+        }
+    }
+    return false;
+}
+
+}  // namespace
+
+TokenCheck check_token(Call &call, std::string_view token, std::string_view expected_type,
+                       VerifiedToken &out)
+{
+    const Settings &s = call.settings();
+    JsonPtr claims;
+    JwtStatus status = call.api().keys->verify(token, call.now(), s.leeway, claims);
+    if (status != JwtStatus::Ok) {
+        call.log(RESTAUTH_LOG_INFO, std::string("token rejected: ") + jwt_status_name(status));
+        return TokenCheck::Invalid;
+    }
+    if (!s.issuer.empty() && !claim_matches(claims.get(), "iss", s.issuer)) {
+        call.log(RESTAUTH_LOG_INFO, "token rejected: wrong issuer");
+        return TokenCheck::Invalid;
+    }
+    if (!s.audience.empty() && !claim_matches(claims.get(), "aud", s.audience)) {
+        call.log(RESTAUTH_LOG_INFO, "token rejected: wrong audience");
+        return TokenCheck::Invalid;
+    }
+    const cJSON *uid = cJSON_GetObjectItemCaseSensitive(claims.get(), "user_id");
+    const cJSON *exp = cJSON_GetObjectItemCaseSensitive(claims.get(), "exp");
+    if (!claim_string(claims.get(), "token_type", out.token_type) ||
+        !claim_string(claims.get(), "jti", out.jti) || !cJSON_IsNumber(uid) || !cJSON_IsNumber(exp)) {
+        call.log(RESTAUTH_LOG_INFO, "token rejected: missing claims");
+        return TokenCheck::Invalid;
+    }
+    claim_string(claims.get(), "sid", out.sid);
+    out.user_id = static_cast<int64_t>(uid->valuedouble);
+    out.exp = static_cast<int64_t>(exp->valuedouble);
+    if (!expected_type.empty() && out.token_type != expected_type) {
+        call.log(RESTAUTH_LOG_INFO, "token rejected: wrong token type");
+        return TokenCheck::WrongType;
+    }
+    out.claims = std::move(claims);
+    return TokenCheck::Ok;
+}
+
+std::string cookie_value(std::string_view header, std::string_view name)
+{
+    while (!header.empty()) {
+        size_t semi = header.find(';');
+        std::string_view pair = header.substr(0, semi);
+        while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
+        size_t eq = pair.find('=');
+        if (eq != std::string_view::npos && pair.substr(0, eq) == name) {
+            std::string_view v = pair.substr(eq + 1);
+            while (!v.empty() && v.back() == ' ') v.remove_suffix(1);
+            if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
+            return std::string(v);
+        }
+        if (semi == std::string_view::npos) break;
+        header.remove_prefix(semi + 1);
+    }
+    return {};
+}
+
+void set_token_cookies(Call &call, const TokenPair &pair)
+{
+    const Settings &s = call.settings();
+    if (!s.cookie_access.empty()) {
+        call.add_header("Set-Cookie", make_cookie(s, s.cookie_access, pair.access, call.now(),
+                                                  s.access_lifetime, "/", s.cookie_httponly));
+    }
+    if (!s.cookie_refresh.empty()) {
+        call.add_header("Set-Cookie", make_cookie(s, s.cookie_refresh, pair.refresh, call.now(),
+                                                  s.refresh_lifetime, s.cookie_refresh_path,
+                                                  s.cookie_httponly));
+    }
+}
+
+void clear_token_cookies(Call &call)
+{
+    const Settings &s = call.settings();
+    if (!s.cookie_access.empty()) {
+        call.add_header("Set-Cookie", clearing_cookie(s, s.cookie_access, "/", s.cookie_httponly));
+    }
+    if (!s.cookie_refresh.empty()) {
+        call.add_header("Set-Cookie",
+                        clearing_cookie(s, s.cookie_refresh, s.cookie_refresh_path, s.cookie_httponly));
+    }
+}
+
+std::string token_pair_fields(const Call &call, const TokenPair &pair)
+{
+    const Settings &s = call.settings();
+    std::string out = "\"access\": " + json_string(pair.access);
+    // HttpOnly refresh cookies exist to keep the token away from scripts.
+    bool hide_refresh = !s.cookie_refresh.empty() && s.cookie_httponly;
+    out += ", \"refresh\": " + json_string(hide_refresh ? "" : pair.refresh);
+    return out;
+}
+
+}  // namespace restauth

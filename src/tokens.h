@@ -1,0 +1,58 @@
+// Issuing and checking our JWTs: simplejwt's claims (token_type, exp, iat,
+// jti, user_id) plus sid (the session a token descends from), username and
+// email on access tokens, and iss/aud when configured.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "call.h"
+#include "json.h"
+#include "user_store.h"
+
+namespace restauth {
+
+struct TokenPair {
+    std::string access;
+    std::string refresh;
+    std::string refresh_jti;
+    int64_t access_exp = 0;
+    int64_t refresh_exp = 0;
+};
+
+// A fresh pair for a session; the refresh jti is what the session records.
+TokenPair issue_tokens(const Call &call, const User &user, std::string_view sid);
+
+// The halves, for rotation (the refresh is signed before the user is read).
+std::string issue_access(const Call &call, const User &user, std::string_view sid, int64_t exp);
+std::string issue_refresh(const Call &call, int64_t user_id, std::string_view sid, std::string_view jti,
+                          int64_t exp);
+
+enum class TokenCheck { Ok, Invalid, WrongType };
+
+struct VerifiedToken {
+    JsonPtr claims;
+    std::string token_type;
+    std::string jti;
+    std::string sid;
+    int64_t user_id = 0;
+    int64_t exp = 0;
+};
+
+// Signature, algorithm, time claims (with leeway), iss/aud when configured,
+// and the expected token_type ("" accepts both).  Logs why a token failed.
+TokenCheck check_token(Call &call, std::string_view token, std::string_view expected_type,
+                       VerifiedToken &out);
+
+// The value of one cookie from the Cookie header ("" when absent).
+std::string cookie_value(std::string_view cookie_header, std::string_view name);
+
+// Set-Cookie headers for configured cookies; HttpOnly mode is the caller's.
+void set_token_cookies(Call &call, const TokenPair &pair);
+void clear_token_cookies(Call &call);
+
+// JSON body of a login/registration/refresh answer ({"access", "refresh", ...}).
+std::string token_pair_fields(const Call &call, const TokenPair &pair);
+
+}  // namespace restauth

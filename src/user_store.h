@@ -1,0 +1,72 @@
+// Users and sessions in Redis: key names, Lua scripts for every multi-key
+// change (so concurrent writers never leave a half-written user), and the
+// conversion between Redis hashes and User.  The schema is documented in
+// README.md ("Redis key schema").
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "call.h"
+
+namespace restauth {
+
+struct User {
+    int64_t id = 0;
+    std::string username;
+    std::string email;
+    std::string password;     // Django-format hash; never logged
+    std::string first_name;
+    std::string last_name;
+    bool is_active = true;
+    bool is_staff = false;
+    bool is_superuser = false;
+    bool email_verified = false;
+    std::string date_joined;
+    std::string last_login;
+};
+
+class Keys {
+public:
+    explicit Keys(std::string_view prefix) : prefix_(prefix) {}
+    std::string next_id() const { return prefix_ + "users:next_id"; }
+    std::string by_username() const { return prefix_ + "users:by_username"; }
+    std::string by_email() const { return prefix_ + "users:by_email"; }
+    std::string user(int64_t id) const { return prefix_ + "user:" + std::to_string(id); }
+    std::string user_sessions(int64_t id) const { return user(id) + ":sessions"; }
+    std::string session(std::string_view sid) const { return prefix_ + "session:" + std::string(sid); }
+    std::string reset_token(std::string_view digest) const { return prefix_ + "reset:" + std::string(digest); }
+    std::string verify_key(std::string_view digest) const { return prefix_ + "verify:" + std::string(digest); }
+    const std::string &prefix() const { return prefix_; }
+
+private:
+    std::string prefix_;
+};
+
+// HGETALL reply (flat field/value array) -> User.  False when empty.
+bool parse_user(const RedisValue &reply, User &user);
+
+// dj-rest-auth's UserDetailsSerializer: pk, username, email, first_name, last_name.
+std::string user_json(const User &user);
+
+std::string iso8601(int64_t unix_time);
+
+enum class LoginField { Username, Email, Either };
+
+// One round trip: index lookup + HGETALL; an empty array when unknown.
+Command find_user_command(const Keys &keys, LoginField field, std::string_view folded);
+Command get_user_command(const Keys &keys, int64_t id);
+
+// Lua scripts; each is one atomic step.  Arguments documented at each.
+extern const char *const kLuaCreateUser;
+extern const char *const kLuaUpdateProfile;
+extern const char *const kLuaSetPassword;
+extern const char *const kLuaStartSession;
+extern const char *const kLuaRotateSession;
+extern const char *const kLuaEndSession;
+extern const char *const kLuaEndAllSessions;
+extern const char *const kLuaListSessions;
+
+}  // namespace restauth
