@@ -23,7 +23,7 @@ NGINX_BUILD := $(BUILD)/nginx
 # module built with the same flags (--with-compat) loads into /usr/sbin/nginx.
 NGINX_FLAGS  = $(shell [ -f $(NGINX_SRC)/conf_flags ] && bash -c '. $(NGINX_SRC)/conf_flags && echo "$${NGX_CONF_FLAGS[@]}"' || echo --with-compat --with-threads)
 
-.PHONY: all core unit module test test-unit test-t test-scripts demo deps clean
+.PHONY: all core unit module test test-unit test-t test-integration test-scripts demo deps clean
 
 all: module
 
@@ -70,13 +70,17 @@ test-t: module
 test-scripts:
 	/usr/bin/python3 tests/scripts/test_scripts.py
 
-test: test-unit test-t test-scripts
+test-integration: module
+	tests/integration/redis_recovery.sh
+	tests/integration/nonblocking.sh
+
+test: test-unit test-t test-integration test-scripts
 
 # Debian 12 packages for building, testing and the demo (run as root).
 DEB_PACKAGES := g++ make pkg-config nginx nginx-dev libssl-dev libhiredis-dev libcjson-dev \
 	libcmocka-dev redis-server redis-tools perl libtest-base-perl libtext-diff-perl \
 	libwww-perl libipc-run-perl liblist-moreutils-perl libtest-longstring-perl liburi-perl \
-	python3 python3-redis python3-aiosmtpd python3-jwt openssl
+	python3 python3-redis python3-aiosmtpd python3-jwt openssl curl
 
 deps:
 	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
@@ -85,3 +89,6 @@ deps:
 		echo "installing:$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
+
+demo: module
+	scripts/demo

@@ -1,6 +1,6 @@
 #include "call.h"
 
-#include <hiredis/read.h>
+#include <hiredis/hiredis.h>
 
 #include "restauth.h"
 #include "responses.h"

@@ -117,7 +117,16 @@ public:
         void await_resume();
     };
 
+    // Build commands in their own statement, never as a braced list inside
+    // the co_await expression: GCC 12 cannot keep an initializer_list's
+    // backing array alive across a suspension ("array used as initializer").
     RedisAwaiter redis(std::vector<Command> commands) { return RedisAwaiter{*this, std::move(commands)}; }
+    RedisAwaiter redis(Command command)
+    {
+        std::vector<Command> batch;
+        batch.push_back(std::move(command));
+        return RedisAwaiter{*this, std::move(batch)};
+    }
     JobAwaiter job(std::function<void()> fn) { return JobAwaiter{*this, std::move(fn)}; }
 
 private:

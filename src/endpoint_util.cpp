@@ -32,12 +32,6 @@ Keys keys_of(const Call &call)
     return Keys(call.settings().redis_prefix);
 }
 
-Command eval(const char *script, std::initializer_list<std::string> keys)
-{
-    Command cmd{"EVAL", script, std::to_string(keys.size())};
-    cmd.insert(cmd.end(), keys.begin(), keys.end());
-    return cmd;
-}
 
 Task<std::optional<Caller>> authenticate(Call &call)
 {
@@ -77,7 +71,8 @@ Task<std::optional<Caller>> authenticate(Call &call)
     }
 
     Keys keys = keys_of(call);
-    auto replies = co_await call.redis({get_user_command(keys, caller.token.user_id)});
+    Command cmd = get_user_command(keys, caller.token.user_id);
+    auto replies = co_await call.redis(std::move(cmd));
     if (!parse_user(replies[0], caller.user)) {
         respond_unauthorized(call, R"({"detail": "User not found", "code": "user_not_found"})");
         co_return std::nullopt;

@@ -34,7 +34,4 @@ std::string token_not_valid_body(std::string_view message);
 
 Keys keys_of(const Call &call);
 
-// The Lua call prefix: EVAL <script> <numkeys>.
-Command eval(const char *script, std::initializer_list<std::string> keys);
-
 }  // namespace restauth

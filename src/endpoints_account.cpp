@@ -17,23 +17,17 @@ constexpr const char *kLoginFailed = "Unable to log in with provided credentials
 // Reads an optional CharField (blank allowed); reports null/invalid types.
 void optional_char(const Fields &f, std::string_view name, std::string &out, FieldErrors &errors)
 {
-    switch (get_char_field(f, name, out)) {
-    case FieldState::Null: errors.add(name, kFieldNull); break;
-    case FieldState::Invalid: errors.add(name, kFieldNotAString); break;
-    default: break;
+    FieldState state = get_char_field(f, name, out);
+    if (state != FieldState::Ok && state != FieldState::Missing && state != FieldState::Blank) {
+        errors.add(name, char_field_message(state));
     }
 }
 
 // Reads a required CharField (blank not allowed).
 void required_char(const Fields &f, std::string_view name, std::string &out, FieldErrors &errors)
 {
-    switch (get_char_field(f, name, out)) {
-    case FieldState::Missing: errors.add(name, kFieldRequired); break;
-    case FieldState::Blank: errors.add(name, kFieldBlank); break;
-    case FieldState::Null: errors.add(name, kFieldNull); break;
-    case FieldState::Invalid: errors.add(name, kFieldNotAString); break;
-    case FieldState::Ok: break;
-    }
+    FieldState state = get_char_field(f, name, out);
+    if (state != FieldState::Ok) errors.add(name, char_field_message(state));
 }
 
 PasswordPolicy password_policy(const Call &call)
@@ -75,7 +69,8 @@ PasswordPolicy policy_of(const Call &call)
 Task<void> health(Call &call)
 {
     try {
-        auto replies = co_await call.redis({{"PING"}});
+        Command cmd{"PING"};
+        auto replies = co_await call.redis(std::move(cmd));
         if (replies[0].str == "PONG") {
             call.respond(200, R"({"redis": "ok"})");
             co_return;
@@ -119,7 +114,8 @@ Task<void> login(Call &call)
 
     const Settings &s = call.settings();
     Keys keys = keys_of(call);
-    auto found = co_await call.redis({find_user_command(keys, by, fold_case(login_name))});
+    Command find = find_user_command(keys, by, fold_case(login_name));
+    auto found = co_await call.redis(std::move(find));
 
     User user;
     bool known = parse_user(found[0], user);
@@ -153,13 +149,14 @@ Task<void> login(Call &call)
     std::string sid = random_hex(16);
     TokenPair pair = issue_tokens(call, user, sid);
     std::string now = std::to_string(call.now());
-    auto started = co_await call.redis({{
+    Command start{
         "EVAL", kLuaStartSession, "3", keys.user(user.id), keys.session(sid), keys.user_sessions(user.id),
         iso8601(call.now()), std::to_string(s.refresh_lifetime), user.password, upgraded_hash, sid,
         "user_id", std::to_string(user.id), "jti", pair.refresh_jti, "created", now, "last_used", now,
         "user_agent", call.request().user_agent.substr(0, 512), "ip", call.request().client_ip,
         "expires", std::to_string(pair.refresh_exp),
-    }});
+    };
+    auto started = co_await call.redis(std::move(start));
     if (started[0].integer != 1) {
         errors.add("non_field_errors", kLoginFailed);
         call.respond(400, errors.to_json());
@@ -202,13 +199,15 @@ Task<void> logout(Call &call)
 
     Keys keys = keys_of(call);
     if (end_all) {
-        co_await call.redis({{"EVAL", kLuaEndAllSessions, "1", keys.user_sessions(token.user_id), keys.prefix()}});
+        Command cmd{"EVAL", kLuaEndAllSessions, "1", keys.user_sessions(token.user_id), keys.prefix()};
+        co_await call.redis(std::move(cmd));
         call.log(RESTAUTH_LOG_INFO, "all sessions of user " + std::to_string(token.user_id) + " revoked");
         respond_detail(call, 200, "Successfully logged out.");
         co_return;
     }
-    auto ended = co_await call.redis({{"EVAL", kLuaEndSession, "2", keys.session(token.sid),
-                                       keys.user_sessions(token.user_id), token.jti, token.sid}});
+    Command cmd{"EVAL", kLuaEndSession, "2", keys.session(token.sid),
+                                       keys.user_sessions(token.user_id), token.jti, token.sid};
+    auto ended = co_await call.redis(std::move(cmd));
     if (ended[0].integer != 1) {
         if (ended[0].integer == -1) {
             call.log(RESTAUTH_LOG_WARN, "rotated refresh token reused at logout; session " + token.sid + " revoked");
@@ -269,7 +268,7 @@ Task<void> user_details(Call &call)
         co_return;
     }
 
-    auto updated = co_await call.redis({std::move(cmd)});
+    auto updated = co_await call.redis(std::move(cmd));
     if (updated[0].integer == -1) {
         errors.add("username", "A user with that username already exists.");
         call.respond(400, errors.to_json());
@@ -336,9 +335,10 @@ Task<void> password_change(Call &call)
     co_await call.job([&] { hash = make_password_hash(password1, s.password_iterations); });
 
     Keys keys = keys_of(call);
-    auto set = co_await call.redis({{"EVAL", kLuaSetPassword, "2", keys.user(user.id), keys.user_sessions(user.id),
+    Command cmd{"EVAL", kLuaSetPassword, "2", keys.user(user.id), keys.user_sessions(user.id),
                                      keys.prefix(), "", hash, caller->token.sid,
-                                     s.logout_on_password_change ? "1" : "0"}});
+                                     s.logout_on_password_change ? "1" : "0"};
+    auto set = co_await call.redis(std::move(cmd));
     if (set[0].integer != 1) {
         respond_unauthorized(call, R"({"detail": "User not found", "code": "user_not_found"})");
         co_return;

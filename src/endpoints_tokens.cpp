@@ -48,7 +48,8 @@ Task<void> token_verify(Call &call)
     }
     if (verified.token_type == "refresh") {
         Keys keys = keys_of(call);
-        auto jti = co_await call.redis({{"HGET", keys.session(verified.sid), "jti"}});
+        Command cmd{"HGET", keys.session(verified.sid), "jti"};
+        auto jti = co_await call.redis(std::move(cmd));
         if (!jti[0].is_string() || !constant_time_equal(jti[0].str, verified.jti)) {
             errors.add("non_field_errors", "Token is blacklisted");
             call.respond(400, errors.to_json());
@@ -71,7 +72,7 @@ Task<void> token_refresh(Call &call)
     }
     if (refresh.empty()) {
         if (given == FieldState::Blank) {
-            errors.add("refresh", kFieldBlank);
+            errors.add("refresh", MSG_BLANK);
             call.respond(400, errors.to_json());
         } else {
             respond_unauthorized(call, refresh_error("No valid refresh token found."));
@@ -95,10 +96,11 @@ Task<void> token_refresh(Call &call)
     pair.refresh = issue_refresh(call, token.user_id, token.sid, pair.refresh_jti, pair.refresh_exp);
 
     Keys keys = keys_of(call);
-    auto rotated = co_await call.redis({{"EVAL", kLuaRotateSession, "2", keys.session(token.sid),
+    Command cmd{"EVAL", kLuaRotateSession, "2", keys.session(token.sid),
                                          keys.user(token.user_id), token.jti, pair.refresh_jti,
                                          std::to_string(call.now()), std::to_string(s.refresh_lifetime),
-                                         token.sid, keys.user_sessions(token.user_id)}});
+                                         token.sid, keys.user_sessions(token.user_id)};
+    auto rotated = co_await call.redis(std::move(cmd));
     const RedisValue &r = rotated[0];
     long long status = r.elements.empty() ? 0 : r.elements[0].integer;
     if (status == -1) {
@@ -139,8 +141,8 @@ Task<void> sessions_list(Call &call)
         co_return;
     }
     Keys keys = keys_of(call);
-    auto list = co_await call.redis(
-        {{"EVAL", kLuaListSessions, "1", keys.user_sessions(caller->user.id), keys.prefix()}});
+    Command cmd{"EVAL", kLuaListSessions, "1", keys.user_sessions(caller->user.id), keys.prefix()};
+    auto list = co_await call.redis(std::move(cmd));
     std::string out = "[";
     for (const RedisValue &session : list[0].elements) {
         std::string id, created, last_used, ua, ip;
@@ -172,8 +174,9 @@ Task<void> session_delete(Call &call, std::string id)
         co_return;
     }
     Keys keys = keys_of(call);
-    auto deleted = co_await call.redis({{"EVAL", kLuaDeleteOwnSession, "2", keys.session(id),
-                                         keys.user_sessions(caller->user.id), std::to_string(caller->user.id), id}});
+    Command cmd{"EVAL", kLuaDeleteOwnSession, "2", keys.session(id),
+                                         keys.user_sessions(caller->user.id), std::to_string(caller->user.id), id};
+    auto deleted = co_await call.redis(std::move(cmd));
     if (deleted[0].integer != 1) {
         respond_detail(call, 404, "Not found.");
         co_return;

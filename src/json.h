@@ -17,6 +17,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "json_ptr.h"
+
 #include <cstddef>
 #include <memory>
 #include <string>
@@ -28,10 +30,7 @@ namespace restauth {
 
 /* ---- cJSON ownership ---------------------------------------------------- */
 
-struct JsonDeleter {
-    void operator()(cJSON *item) const noexcept { cJSON_Delete(item); }
-};
-using JsonPtr = std::unique_ptr<cJSON, JsonDeleter>;
+/* JsonPtr, the owning pointer, lives in json_ptr.h. */
 
 /* Parses `text` with cJSON; null on malformed input or allocation failure.
  * cJSON is lenient (it accepts e.g. leading zeros and raw control

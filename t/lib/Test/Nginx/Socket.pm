@@ -248,7 +248,7 @@ sub AUTOLOAD {
     my $self = shift;
     (my $name = $AUTOLOAD) =~ s/.*:://;
     return if $name eq 'DESTROY';
-    croak("Not allowed to set values for '$name'") if @_;
+    Carp::croak("Not allowed to set values for '$name'") if @_;
     return $self->{$name};
 }
 
@@ -261,6 +261,7 @@ my $Blocks;          # parsed block list
 my $BlocksFiltered;  # filters run already?
 
 sub _spec_text {
+    no warnings 'once';
     my $h = Scalar::Util::openhandle(\*main::DATA);
     if ($h) {
         local $/;
@@ -360,7 +361,6 @@ sub _run_filters {
             no strict 'refs';
             if (defined &{"main::$filter"}) {       # user-defined filter
                 local $_ = join '', map { $_ // '' } @value;
-                my $old = $_;
                 @value = &{"main::$filter"}(@value);
                 @value = ($_) if !@value
                     || (@value == 1 && defined $value[0] && $value[0] =~ /\A(\d+|)\z/);
@@ -773,33 +773,40 @@ sub start_tcp_server {
     my $pid = fork;
     bail_out("$name - fork() failed: $!") unless defined $pid;
     if ($pid == 0) {
-        my $client;
-        $client = $sock->accept until $client;
-        my $buf = '';
-        while (1) {
-            my $b;
-            my $ret = $client->recv($b, 4096);
-            last if !defined $ret || !length $b;
-            $buf .= $b;
-            if ($query_file) {
-                if (open my $o, '>', "$query_file.tmp") {
-                    print $o $buf;
-                    close $o;
-                    rename "$query_file.tmp", $query_file;
-                }
-            }
-            last if !$req_len || length($buf) >= $req_len;
-        }
-        my $delay = parse_time($block->tcp_reply_delay);
-        sleep $delay if $delay;
-        $reply = $reply->($buf) if ref $reply eq 'CODE';
-        $client->send($_) for ref $reply eq 'ARRAY' ? @$reply : ($reply);
-        sleep 1 while defined $block->tcp_no_close;
-        $client->close;
+        # Child: serve one connection. Never return into the test script.
+        eval { _serve_tcp_client($block, $sock, $req_len, $query_file, $reply) };
+        warn "WARNING: $name - tcp_listen server: $@" if $@;
         POSIX::_exit(0);
     }
     $TcpServerPid = $pid;
     return ($sock, $query_file);
+}
+
+sub _serve_tcp_client {
+    my ($block, $sock, $req_len, $query_file, $reply) = @_;
+    my $client;
+    $client = $sock->accept until $client;
+    my $buf = '';
+    while (1) {
+        my $b;
+        my $ret = $client->recv($b, 4096);
+        last if !defined $ret || !length $b;
+        $buf .= $b;
+        if ($query_file) {
+            if (open my $o, '>', "$query_file.tmp") {
+                print $o $buf;
+                close $o;
+                rename "$query_file.tmp", $query_file;
+            }
+        }
+        last if !$req_len || length($buf) >= $req_len;
+    }
+    my $delay = parse_time($block->tcp_reply_delay);
+    sleep $delay if $delay;
+    $reply = $reply->($buf) if ref $reply eq 'CODE';
+    $client->send($_) for ref $reply eq 'ARRAY' ? @$reply : ($reply);
+    sleep 1 while defined $block->tcp_no_close;
+    $client->close;
 }
 
 sub stop_tcp_server {
@@ -1507,9 +1514,11 @@ END {
 # ---------------------------------------------------------------------------
 package Test::Nginx::Socket::Eval;
 
+# strict, like the real module (Test::Base::Filter / Test::Nginx::Util).
+use strict;
+use warnings;
+
 sub run {
-    no strict;
-    no warnings;
     return CORE::eval($_[0]);
 }
 

@@ -1,0 +1,147 @@
+# GET /auth/health/: a real PING round trip to Redis; 404 and JSON for
+# unknown paths.  Needs TEST_NGINX_REDIS_PORT and TEST_NGINX_KEY_DIR
+# (scripts/run-integration-tests sets both).
+use Test::Nginx::Socket 'no_plan';
+
+no_shuffle();
+run_tests();
+
+__DATA__
+
+=== TEST 1: health answers after a PING round trip
+--- http_config
+    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
+--- config
+    location /auth/ { restauth_api; }
+--- request
+GET /auth/health/
+--- response_headers
+Content-Type: application/json
+--- response_body chomp
+{"redis": "ok"}
+--- no_error_log
+[error]
+[alert]
+[crit]
+
+
+
+=== TEST 2: health without the trailing slash
+--- http_config
+    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
+--- config
+    location /auth/ { restauth_api; }
+--- request
+GET /auth/health
+--- response_body chomp
+{"redis": "ok"}
+
+
+
+=== TEST 3: Redis down answers 503 JSON and logs why
+--- http_config
+    restauth_redis 127.0.0.1:19098;
+    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
+--- config
+    location /auth/ { restauth_api; }
+--- request
+GET /auth/health/
+--- error_code: 503
+--- response_headers
+Content-Type: application/json
+--- response_body chomp
+{"detail": "Redis is unavailable."}
+--- error_log
+restauth: redis connect failed
+
+
+
+=== TEST 4: Redis that never answers times out with 503
+--- http_config
+    restauth_redis 127.0.0.1:19097;
+    restauth_redis_timeout 200ms;
+    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
+--- config
+    location /auth/ { restauth_api; }
+--- tcp_listen: 19097
+--- tcp_no_close
+--- tcp_reply_delay: 2s
+--- tcp_reply: +PONG
+--- request
+GET /auth/health/
+--- error_code: 503
+--- response_body chomp
+{"detail": "Redis is unavailable."}
+--- error_log
+did not answer within restauth_redis_timeout
+
+
+
+=== TEST 5: unknown path under the API location is a JSON 404
+--- http_config
+    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
+--- config
+    location /auth/ { restauth_api; }
+--- request
+GET /auth/nope/
+--- error_code: 404
+--- response_headers
+Content-Type: application/json
+--- response_body chomp
+{"detail": "Not found."}
+
+
+
+=== TEST 6: wrong method on health is a 405 with Allow
+--- http_config
+    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
+--- config
+    location /auth/ { restauth_api; }
+--- request
+POST /auth/health/
+{}
+--- more_headers
+Content-Type: application/json
+--- error_code: 405
+--- response_headers
+Allow: GET, HEAD, OPTIONS
+--- response_body chomp
+{"detail": "Method \"POST\" not allowed."}
+
+
+
+=== TEST 7: restauth_api without a key fails at startup
+--- http_config
+    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+--- config
+    location /auth/ { restauth_api; }
+--- must_die
+--- error_log
+restauth_api and restauth_protect need at least one "restauth_jwt_key"
+
+
+
+=== TEST 8: a weak HMAC key is refused at startup
+--- http_config
+    restauth_jwt_key HS256 /dev/null;
+--- config
+    location /auth/ { restauth_api; }
+--- must_die
+--- error_log
+restauth_jwt_key
+
+
+
+=== TEST 9: an unknown thread pool is refused at startup
+--- http_config
+    restauth_thread_pool nosuchpool;
+    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
+--- config
+    location /auth/ { restauth_api; }
+--- must_die
+--- error_log
+unknown thread pool "nosuchpool"

@@ -1,0 +1,266 @@
+# POST /auth/login/ against the users of t/fixtures/seed.redis.
+use Test::Nginx::Socket 'no_plan';
+
+no_shuffle();
+run_tests();
+
+__DATA__
+
+=== TEST 1: login by username returns the JWT pair and the user
+--- http_config
+    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
+    restauth_password_iterations 1000;
+--- config
+    location /auth/ { restauth_api; }
+--- request
+POST /auth/login/
+{"username": "alice", "password": "Alice-Pass-2024"}
+--- more_headers
+Content-Type: application/json
+--- response_headers
+Content-Type: application/json
+--- response_body_like: ^\{"access": "eyJ[\w-]+\.[\w-]+\.[\w-]+", "refresh": "eyJ[\w-]+\.[\w-]+\.[\w-]+", "user": \{"pk": 1, "username": "alice", "email": "alice@example.com", "first_name": "", "last_name": ""\}\}$
+--- no_error_log
+[error]
+
+
+
+=== TEST 2: login without the trailing slash, by email, case-insensitive, form-encoded
+--- http_config
+    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
+    restauth_password_iterations 1000;
+--- config
+    location /auth/ { restauth_api; }
+--- request
+POST /auth/login
+email=ALICE%40Example.com&password=Alice-Pass-2024
+--- more_headers
+Content-Type: application/x-www-form-urlencoded
+--- response_body_like: "user": \{"pk": 1, "username": "alice"
+
+
+
+=== TEST 3: username may hold an email
+--- http_config
+    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
+    restauth_password_iterations 1000;
+--- config
+    location /auth/ { restauth_api; }
+--- request
+POST /auth/login/
+{"username": "Bob@Example.com", "password": "Bob-Pass-2024"}
+--- more_headers
+Content-Type: application/json
+--- response_body_like: "user": \{"pk": 2, "username": "bob"
+
+
+
+=== TEST 4: multipart body
+--- http_config
+    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
+    restauth_password_iterations 1000;
+--- config
+    location /auth/ { restauth_api; }
+--- request eval
+"POST /auth/login/\r
+--XyZ\r
+Content-Disposition: form-data; name=\"username\"\r
+\r
+alice\r
+--XyZ\r
+Content-Disposition: form-data; name=\"password\"\r
+\r
+Alice-Pass-2024\r
+--XyZ--\r
+"
+--- more_headers
+Content-Type: multipart/form-data; boundary=XyZ
+--- response_body_like: "user": \{"pk": 1,
+
+
+
+=== TEST 5: wrong password, unknown user and inactive user answer alike
+--- http_config
+    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
+    restauth_password_iterations 1000;
+--- config
+    location /auth/ { restauth_api; }
+--- request eval
+[
+"POST /auth/login/\n{\"username\": \"alice\", \"password\": \"wrong-password\"}",
+"POST /auth/login/\n{\"username\": \"nobody-here\", \"password\": \"wrong-password\"}",
+"POST /auth/login/\n{\"username\": \"carol\", \"password\": \"Carol-Pass-2024\"}",
+]
+--- more_headers
+Content-Type: application/json
+--- error_code eval
+[400, 400, 400]
+--- response_body eval
+[
+qq({"non_field_errors": ["Unable to log in with provided credentials."]}),
+qq({"non_field_errors": ["Unable to log in with provided credentials."]}),
+qq({"non_field_errors": ["Unable to log in with provided credentials."]}),
+]
+
+
+
+=== TEST 6: field errors
+--- http_config
+    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
+    restauth_password_iterations 1000;
+--- config
+    location /auth/ { restauth_api; }
+--- request eval
+[
+"POST /auth/login/\n{\"username\": \"alice\"}",
+"POST /auth/login/\n{\"password\": \"x\"}",
+"POST /auth/login/\n{\"username\": \"\", \"email\": \"\", \"password\": \"x\"}",
+"POST /auth/login/\n{\"email\": \"not-an-email\", \"password\": \"x\"}",
+"POST /auth/login/\n{\"username\": \"alice\", \"password\": \"\"}",
+]
+--- more_headers
+Content-Type: application/json
+--- error_code eval
+[400, 400, 400, 400, 400]
+--- response_body eval
+[
+qq({"password": ["This field is required."]}),
+qq({"non_field_errors": ["Must include either \\"username\\" or \\"email\\" and \\"password\\"."]}),
+qq({"non_field_errors": ["Must include either \\"username\\" or \\"email\\" and \\"password\\"."]}),
+qq({"email": ["Enter a valid email address."]}),
+qq({"password": ["This field may not be blank."]}),
+]
+
+
+
+=== TEST 7: malformed JSON, non-object JSON, unsupported media type
+--- http_config
+    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
+--- config
+    location /auth/ { restauth_api; }
+--- request eval
+[
+"POST /auth/login/\n{\"username\": ",
+"POST /auth/login/\n[1, 2]",
+"POST /auth/login/\nusername=alice",
+]
+--- more_headers eval
+[
+"Content-Type: application/json",
+"Content-Type: application/json",
+"Content-Type: text/plain",
+]
+--- error_code eval
+[400, 400, 415]
+--- response_body_like eval
+[
+qr/^\{"detail": "JSON parse error - [^"]+"\}$/,
+qr/^\{"non_field_errors": \["Invalid data. Expected a dictionary, but got list."\]\}$/,
+qr/^\{"detail": "Unsupported media type \\"text\/plain\\" in request."\}$/,
+]
+
+
+
+=== TEST 8: GET on login is a 405 with Allow
+--- http_config
+    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
+--- config
+    location /auth/ { restauth_api; }
+--- request
+GET /auth/login/
+--- error_code: 405
+--- response_headers
+Allow: POST, OPTIONS
+Content-Type: application/json
+--- response_body chomp
+{"detail": "Method \"GET\" not allowed."}
+
+
+
+=== TEST 9: a too large body is a JSON 413
+--- http_config
+    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
+--- config
+    location /auth/ {
+        restauth_api;
+        restauth_max_body_size 64;
+    }
+--- request eval
+"POST /auth/login/\n{\"username\": \"alice\", \"password\": \"" . ("x" x 200) . "\"}"
+--- more_headers
+Content-Type: application/json
+--- error_code: 413
+--- response_headers
+Content-Type: application/json
+--- response_body chomp
+{"detail": "Request body is too large."}
+
+
+
+=== TEST 10: a Django hash (260000 iterations) logs in and is upgraded
+--- http_config
+    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
+    restauth_password_iterations 1000;
+--- config
+    location /auth/ { restauth_api; }
+--- log_level: info
+--- request
+POST /auth/login/
+{"username": "dave", "password": "django-legacy-pw"}
+--- more_headers
+Content-Type: application/json
+--- response_body_like: "user": \{"pk": 4, "username": "dave"
+--- error_log
+upgraded password hash of user 4
+--- no_error_log
+django-legacy-pw
+
+
+
+=== TEST 11: mandatory verification refuses an unverified address after the password matched
+--- http_config
+    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
+    restauth_password_iterations 1000;
+    restauth_email_verification mandatory;
+--- config
+    location /auth/ { restauth_api; }
+--- request
+POST /auth/login/
+{"username": "heidi", "password": "Heidi-Pass-2024"}
+--- more_headers
+Content-Type: application/json
+--- error_code: 400
+--- response_body chomp
+{"non_field_errors": ["E-mail is not verified."]}
+
+
+
+=== TEST 12: cookies are set when configured
+--- http_config
+    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
+    restauth_password_iterations 1000;
+    restauth_cookie_access access_token;
+    restauth_cookie_refresh refresh_token;
+    restauth_cookie_refresh_path /auth/token/refresh/;
+--- config
+    location /auth/ { restauth_api; }
+--- request
+POST /auth/login/
+{"username": "alice", "password": "Alice-Pass-2024"}
+--- more_headers
+Content-Type: application/json
+--- raw_response_headers_like
+Set-Cookie: access_token=eyJ[^;]+; expires=[^;]+ GMT; Max-Age=300; Path=/; HttpOnly; SameSite=Lax\r\nSet-Cookie: refresh_token=eyJ[^;]+; expires=[^;]+ GMT; Max-Age=86400; Path=/auth/token/refresh/; HttpOnly; SameSite=Lax\r\n
+--- response_body_like: ^\{"access": "eyJ[^"]+", "refresh": "", "user"
