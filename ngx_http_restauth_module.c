@@ -25,11 +25,6 @@
 #define NGX_HTTP_RESTAUTH_PROTECT_ON        1
 #define NGX_HTTP_RESTAUTH_PROTECT_OPTIONAL  2
 
-/* A failed connect is not retried more often than this, so a dead Redis
- * costs each request one cheap 503 instead of a connect() storm. */
-#define NGX_HTTP_RESTAUTH_RECONNECT_DELAY   100
-
-
 typedef struct {
     ngx_str_t                  redis_addr;      /* "host:port" or "unix:/p" */
     ngx_str_t                  redis_host;      /* resolved, NUL-terminated */
@@ -82,15 +77,22 @@ typedef struct {
 } ngx_http_restauth_loc_conf_t;
 
 
-/* One Redis connection per worker. */
+typedef struct ngx_http_restauth_redis_s  ngx_http_restauth_redis_t;
+
+/* One hiredis context and the nginx connection wrapping its socket; freed
+ * by hiredis's cleanup hook, so it never outlives the context. */
 typedef struct {
+    ngx_http_restauth_redis_t *rd;
     redisAsyncContext         *ac;
     ngx_connection_t          *conn;
-    ngx_log_t                 *log;
-    ngx_msec_t                 failed_at;
-    unsigned                   connected:1;
-    unsigned                   failed:1;
-} ngx_http_restauth_redis_t;
+} ngx_http_restauth_redis_link_t;
+
+
+/* The worker's Redis client: at most one live link at a time. */
+struct ngx_http_restauth_redis_s {
+    ngx_http_restauth_redis_link_t  *link;
+    ngx_log_t                       *log;
+};
 
 
 typedef struct ngx_http_restauth_ctx_s  ngx_http_restauth_ctx_t;
@@ -822,8 +824,8 @@ ngx_http_restauth_send_redis(ngx_http_restauth_ctx_t *ctx)
         ctx->nops = n;
     }
 
-    if (rd == NULL || (rd->ac == NULL && ngx_http_restauth_redis_connect(rd)
-                                         != NGX_OK))
+    if (rd == NULL || (rd->link == NULL && ngx_http_restauth_redis_connect(rd)
+                                           != NGX_OK))
     {
         goto fail_all;
     }
@@ -847,8 +849,9 @@ ngx_http_restauth_send_redis(ngx_http_restauth_ctx_t *ctx)
         op->ctx = ctx;
         op->index = i;
 
-        if (rd->ac == NULL
-            || redisAsyncCommandArgv(rd->ac, ngx_http_restauth_redis_reply, op,
+        if (rd->link == NULL
+            || redisAsyncCommandArgv(rd->link->ac,
+                                     ngx_http_restauth_redis_reply, op,
                                      argc, argv, argvlen)
                != REDIS_OK)
         {
@@ -1166,33 +1169,33 @@ ngx_http_restauth_send_response(ngx_http_request_t *r, restauth_call_t *call)
 static void
 ngx_http_restauth_redis_read(ngx_event_t *ev)
 {
-    ngx_connection_t           *c = ev->data;
-    ngx_http_restauth_redis_t  *rd = c->data;
+    ngx_connection_t                *c = ev->data;
+    ngx_http_restauth_redis_link_t  *link = c->data;
 
-    /* May free the context (and c): touch neither afterwards. */
-    redisAsyncHandleRead(rd->ac);
+    /* May free the context, the link and c: touch none afterwards. */
+    redisAsyncHandleRead(link->ac);
 }
 
 
 static void
 ngx_http_restauth_redis_write(ngx_event_t *ev)
 {
-    ngx_connection_t           *c = ev->data;
-    ngx_http_restauth_redis_t  *rd = c->data;
+    ngx_connection_t                *c = ev->data;
+    ngx_http_restauth_redis_link_t  *link = c->data;
 
-    redisAsyncHandleWrite(rd->ac);
+    redisAsyncHandleWrite(link->ac);
 }
 
 
 static void
 ngx_http_restauth_redis_add_read(void *privdata)
 {
-    ngx_http_restauth_redis_t  *rd = privdata;
+    ngx_http_restauth_redis_link_t  *link = privdata;
 
-    /* Level-triggered: hiredis reads at most 16 KiB per call, so leftover
-     * data must wake us again. */
-    if (!rd->conn->read->active) {
-        ngx_add_event(rd->conn->read, NGX_READ_EVENT, NGX_LEVEL_EVENT);
+    /* Level-triggered: hiredis reads at most 16 KiB per call, so data left
+     * in the socket must wake us again. */
+    if (!link->conn->read->active) {
+        ngx_add_event(link->conn->read, NGX_READ_EVENT, NGX_LEVEL_EVENT);
     }
 }
 
@@ -1200,10 +1203,10 @@ ngx_http_restauth_redis_add_read(void *privdata)
 static void
 ngx_http_restauth_redis_del_read(void *privdata)
 {
-    ngx_http_restauth_redis_t  *rd = privdata;
+    ngx_http_restauth_redis_link_t  *link = privdata;
 
-    if (rd->conn->read->active) {
-        ngx_del_event(rd->conn->read, NGX_READ_EVENT, 0);
+    if (link->conn->read->active) {
+        ngx_del_event(link->conn->read, NGX_READ_EVENT, 0);
     }
 }
 
@@ -1211,10 +1214,10 @@ ngx_http_restauth_redis_del_read(void *privdata)
 static void
 ngx_http_restauth_redis_add_write(void *privdata)
 {
-    ngx_http_restauth_redis_t  *rd = privdata;
+    ngx_http_restauth_redis_link_t  *link = privdata;
 
-    if (!rd->conn->write->active) {
-        ngx_add_event(rd->conn->write, NGX_WRITE_EVENT, NGX_LEVEL_EVENT);
+    if (!link->conn->write->active) {
+        ngx_add_event(link->conn->write, NGX_WRITE_EVENT, NGX_LEVEL_EVENT);
     }
 }
 
@@ -1222,28 +1225,25 @@ ngx_http_restauth_redis_add_write(void *privdata)
 static void
 ngx_http_restauth_redis_del_write(void *privdata)
 {
-    ngx_http_restauth_redis_t  *rd = privdata;
+    ngx_http_restauth_redis_link_t  *link = privdata;
 
-    if (rd->conn->write->active) {
-        ngx_del_event(rd->conn->write, NGX_WRITE_EVENT, 0);
+    if (link->conn->write->active) {
+        ngx_del_event(link->conn->write, NGX_WRITE_EVENT, 0);
     }
 }
 
 
+/* hiredis calls this once, while freeing the context, after answering the
+ * pending callbacks and before closing the socket. */
 static void
 ngx_http_restauth_redis_cleanup(void *privdata)
 {
-    ngx_http_restauth_redis_t  *rd = privdata;
+    ngx_http_restauth_redis_link_t  *link = privdata;
 
     ngx_connection_t  *c;
 
-    c = rd->conn;
+    c = link->conn;
 
-    if (c == NULL) {
-        return;
-    }
-
-    /* hiredis closes the socket itself, after this hook. */
     if (c->read->active) {
         ngx_del_event(c->read, NGX_READ_EVENT, NGX_CLOSE_EVENT);
     }
@@ -1263,43 +1263,34 @@ ngx_http_restauth_redis_cleanup(void *privdata)
     c->fd = (ngx_socket_t) -1;
     ngx_free_connection(c);
 
-    rd->conn = NULL;
+    if (link->rd->link == link) {
+        link->rd->link = NULL;
+    }
+
+    ngx_free(link);
 }
 
 
 static void
 ngx_http_restauth_redis_on_connect(const redisAsyncContext *ac, int status)
 {
-    ngx_http_restauth_redis_t  *rd = ac->data;
-
     if (status != REDIS_OK) {
-        ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
                       "restauth: redis connect failed: %s", ac->errstr);
-        rd->failed = 1;
-        rd->failed_at = ngx_current_msec;
         return;
     }
 
-    rd->connected = 1;
-    rd->failed = 0;
-
-    ngx_log_error(NGX_LOG_INFO, rd->log, 0, "restauth: redis connected");
+    ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0, "restauth: redis connected");
 }
 
 
+/* Runs after the cleanup hook: the link is gone, only log. */
 static void
 ngx_http_restauth_redis_on_disconnect(const redisAsyncContext *ac, int status)
 {
-    ngx_http_restauth_redis_t  *rd = ac->data;
-
-    if (status != REDIS_OK && rd->connected) {
-        ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+    if (status != REDIS_OK) {
+        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
                       "restauth: redis connection lost: %s", ac->errstr);
-    }
-
-    if (rd->ac == ac) {
-        rd->ac = NULL;
-        rd->connected = 0;
     }
 }
 
@@ -1308,11 +1299,10 @@ static void
 ngx_http_restauth_redis_setup_reply(redisAsyncContext *ac, void *reply,
     void *privdata)
 {
-    redisReply                 *rep = reply;
-    ngx_http_restauth_redis_t  *rd = ac->data;
+    redisReply  *rep = reply;
 
     if (rep != NULL && rep->type == REDIS_REPLY_ERROR) {
-        ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
                       "restauth: redis %s failed: %*s", (char *) privdata,
                       (size_t) rep->len, rep->str);
         redisAsyncDisconnect(ac);
@@ -1323,17 +1313,10 @@ ngx_http_restauth_redis_setup_reply(redisAsyncContext *ac, void *reply,
 static ngx_int_t
 ngx_http_restauth_redis_connect(ngx_http_restauth_redis_t *rd)
 {
-    ngx_socket_t                    fd;
-    ngx_connection_t               *c;
-    redisAsyncContext              *ac;
-    ngx_http_restauth_main_conf_t  *rmcf;
-
-    if (rd->failed
-        && ngx_current_msec - rd->failed_at
-           < NGX_HTTP_RESTAUTH_RECONNECT_DELAY)
-    {
-        return NGX_DECLINED;
-    }
+    ngx_connection_t                *c;
+    redisAsyncContext               *ac;
+    ngx_http_restauth_redis_link_t  *link;
+    ngx_http_restauth_main_conf_t   *rmcf;
 
     rmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
                                                ngx_http_restauth_module);
@@ -1356,31 +1339,35 @@ ngx_http_restauth_redis_connect(ngx_http_restauth_redis_t *rd)
             redisAsyncFree(ac);
         }
 
-        rd->failed = 1;
-        rd->failed_at = ngx_current_msec;
         return NGX_ERROR;
     }
 
-    fd = ac->c.fd;
-
-    c = ngx_get_connection(fd, rd->log);
-    if (c == NULL) {
+    link = ngx_calloc(sizeof(ngx_http_restauth_redis_link_t), rd->log);
+    if (link == NULL) {
         redisAsyncFree(ac);
         return NGX_ERROR;
     }
 
-    c->data = rd;
+    c = ngx_get_connection(ac->c.fd, rd->log);
+    if (c == NULL) {
+        ngx_free(link);
+        redisAsyncFree(ac);
+        return NGX_ERROR;
+    }
+
+    c->data = link;
     c->read->handler = ngx_http_restauth_redis_read;
     c->write->handler = ngx_http_restauth_redis_write;
     c->read->log = rd->log;
     c->write->log = rd->log;
 
-    rd->conn = c;
-    rd->ac = ac;
-    rd->connected = 0;
+    link->rd = rd;
+    link->ac = ac;
+    link->conn = c;
+    rd->link = link;
 
-    ac->data = rd;
-    ac->ev.data = rd;
+    ac->data = link;
+    ac->ev.data = link;
     ac->ev.addRead = ngx_http_restauth_redis_add_read;
     ac->ev.delRead = ngx_http_restauth_redis_del_read;
     ac->ev.addWrite = ngx_http_restauth_redis_add_write;
@@ -1409,18 +1396,18 @@ ngx_http_restauth_redis_connect(ngx_http_restauth_redis_t *rd)
 static void
 ngx_http_restauth_redis_reset(ngx_http_restauth_redis_t *rd)
 {
-    redisAsyncContext  *ac;
+    ngx_http_restauth_redis_link_t  *link;
 
-    if (rd == NULL || rd->ac == NULL) {
+    if (rd == NULL || rd->link == NULL) {
         return;
     }
 
-    ac = rd->ac;
-    rd->ac = NULL;
-    rd->connected = 0;
+    link = rd->link;
+    rd->link = NULL;
 
-    /* Answers each pending callback with a NULL reply. */
-    redisAsyncFree(ac);
+    /* Answers each pending callback with a NULL reply, then calls the
+     * cleanup hook, which frees the link. */
+    redisAsyncFree(link->ac);
 }
 
 

@@ -49,22 +49,23 @@ inline constexpr std::size_t MAX_JSON_DEPTH = 32;
  *
  *  - empty body: ok, no fields, whatever the content type;
  *  - application/json (parameters such as charset ignored; UTF-8 only):
- *    malformed -> 400 {"detail":"JSON parse error - <reason>"} with
+ *    malformed -> 400 {"detail": "JSON parse error - <reason>"} with
  *    Python's json/utf-8 reasons and positions; not an object -> 400
- *    {"non_field_errors":["Invalid data. Expected a dictionary, but got
- *    <type>."]}, except null -> {"non_field_errors":["No data provided"]}
+ *    {"non_field_errors": ["Invalid data. Expected a dictionary, but got
+ *    <type>."]}, except null -> {"non_field_errors": ["No data provided"]}
  *    (as DRF's Serializer.errors); duplicate keys: the last wins;
  *  - application/x-www-form-urlencoded: '+' is a space, %XX decoded,
  *    malformed escapes kept literally, the last of repeated keys wins;
- *    invalid UTF-8 -> 400 {"detail":"Form parse error - ..."};
+ *    invalid UTF-8 -> 400 {"detail": "Form parse error - ..."};
  *  - multipart/form-data; boundary=...: form-data parts by name, file parts
  *    (a non-empty filename) and parts without a name skipped; malformed ->
- *    400 {"detail":"Multipart form parse error - <reason>"};
+ *    400 {"detail": "Multipart form parse error - <reason>"};
  *  - anything else, or no Content-Type -> 415
- *    {"detail":"Unsupported media type \"<header>\" in request."}.
- *  As DRF, "*" wildcards in the header select the first parser that
- *  matches (*\/\* and application/\* are JSON).
- *  More than max_fields members/pairs/parts -> 413.
+ *    {"detail": "Unsupported media type \"<header>\" in request."}.
+ *  As in DRF, a "*" type or subtype in the header selects the first parser
+ *  that matches (JSON, then form, then multipart).
+ *  More than max_fields top-level members, pairs or parts -> 413
+ *  {"detail": "Too many fields in request body."}.
  *
  * `out` receives the fields; on error it may hold some of them.
  */

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <climits>
 #include <cstdint>
-#include <new>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -60,7 +59,7 @@ std::string random_hex(size_t nbytes) noexcept
         if (random_bytes(p, nbytes)) hex = hex_encode(raw);
         OPENSSL_cleanse(p, nbytes);
         return hex;
-    } catch (const std::bad_alloc &) {
+    } catch (...) {
         return {};
     }
 }
@@ -111,7 +110,7 @@ std::string hmac(Digest d, std::string_view key, std::string_view data) noexcept
         std::string mac(reinterpret_cast<const char *>(out), len);
         OPENSSL_cleanse(out, sizeof out);
         return mac;
-    } catch (const std::bad_alloc &) {
+    } catch (...) {
         OPENSSL_cleanse(out, sizeof out);
         return {};
     }

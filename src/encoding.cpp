@@ -1,7 +1,6 @@
 #include "encoding.h"
 
 #include <cstdint>
-#include <new>
 
 namespace restauth {
 
@@ -142,7 +141,7 @@ std::string base64url_encode(std::string_view in) noexcept
 {
     try {
         return encode(in, kUrl, false);
-    } catch (const std::bad_alloc &) {
+    } catch (...) {
         return {};
     }
 }
@@ -152,7 +151,7 @@ bool base64url_decode(std::string_view in, std::string &out) noexcept
     out.clear();
     try {
         return decode_unpadded(in, kUrl, out);
-    } catch (const std::bad_alloc &) {
+    } catch (...) {
         return false;
     }
 }
@@ -161,7 +160,7 @@ std::string base64_encode(std::string_view in) noexcept
 {
     try {
         return encode(in, kStandard, true);
-    } catch (const std::bad_alloc &) {
+    } catch (...) {
         return {};
     }
 }
@@ -179,7 +178,7 @@ bool base64_decode(std::string_view in, std::string &out) noexcept
     // alphabet and fails below.
     try {
         return decode_unpadded(in.substr(0, in.size() - pad), kStandard, out);
-    } catch (const std::bad_alloc &) {
+    } catch (...) {
         return false;
     }
 }
@@ -196,7 +195,7 @@ std::string hex_encode(std::string_view in) noexcept
             }
         }
         return out;
-    } catch (const std::bad_alloc &) {
+    } catch (...) {
         return {};
     }
 }

@@ -92,7 +92,7 @@ Task<void> login(Call &call)
     optional_char(fields, "username", username, errors);
     optional_char(fields, "email", email, errors);
     required_char(fields, "password", password, errors);
-    if (!email.empty() && !is_valid_email(email)) errors.add("email", kInvalidEmail);
+    if (!email.empty() && !is_valid_email(email)) errors.add("email", MSG_INVALID_EMAIL);
     if (!errors.empty()) {
         call.respond(400, errors.to_json());
         co_return;

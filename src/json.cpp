@@ -154,7 +154,7 @@ void JsonWriter::before_value()
     }
     if (!has_items_.empty()) {
         if (has_items_.back())
-            out_ += ',';
+            out_ += ", ";
         has_items_.back() = true;
     }
 }
@@ -195,7 +195,7 @@ JsonWriter &JsonWriter::key(std::string_view name)
 {
     before_value();
     json_append_string(out_, name);
-    out_ += ':';
+    out_ += ": ";
     after_key_ = true;
     return *this;
 }

@@ -3,12 +3,13 @@
  * response bodies, and the DRF error shapes ({"detail": ...} and
  * {"field": ["message", ...]}).
  *
- * Output is what DRF's JSONRenderer produces with its default settings
- * (COMPACT_JSON, UNICODE_JSON): no spaces after ':' and ',', non-ASCII text
- * passed through as UTF-8, control characters escaped (\n, \t, ...,
- * otherwise \u00xx in lower-case hex), and U+2028/U+2029 escaped so the
- * output is also valid JavaScript. Invalid UTF-8 in a string is replaced by
- * U+FFFD, so the output is always valid UTF-8.
+ * Output follows the contract's examples (/work/shared/API.md), which are
+ * Python's json.dumps() defaults: ": " and ", " separators. Strings are
+ * escaped as DRF's JSONRenderer does (UNICODE_JSON): non-ASCII text passed
+ * through as UTF-8, control characters escaped (\n, \t, ..., otherwise
+ * \u00xx in lower-case hex), and U+2028/U+2029 escaped so the output is
+ * also valid JavaScript. Invalid UTF-8 in a string is replaced by U+FFFD,
+ * so the output is always valid UTF-8.
  *
  * Also home of the UTF-8 decoder the other text code shares.
  */
@@ -105,9 +106,9 @@ private:
 
 inline constexpr std::string_view NON_FIELD_ERRORS = "non_field_errors";
 
-/* {"detail":"<msg>"} */
+/* {"detail": "<msg>"} */
 std::string json_detail(std::string_view msg);
-/* {"<field>":["<msg>"]} */
+/* {"<field>": ["<msg>"]} */
 std::string json_field_error(std::string_view field, std::string_view msg);
 
 /*
@@ -121,7 +122,7 @@ public:
     void add(std::string_view field, const std::vector<std::string> &msgs);
     bool empty() const { return fields_.empty(); }
     bool has(std::string_view field) const;
-    /* {"<field>":["m1","m2"],...}; "{}" when empty. */
+    /* {"<field>": ["m1", "m2"], ...}; "{}" when empty. */
     std::string to_json() const;
 
 private:

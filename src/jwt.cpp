@@ -5,7 +5,6 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
-#include <new>
 #include <utility>
 
 #include <openssl/core_names.h>
@@ -17,6 +16,7 @@
 
 #include "crypto.h"
 #include "encoding.h"
+#include "json.h"
 #include "ossl.h"
 
 namespace restauth {
@@ -83,39 +83,9 @@ unsigned char *bytes(std::string &s)
 
 // ---- strict JSON ----------------------------------------------------------
 
-// Length of the well-formed UTF-8 sequence starting at s[i], or 0.  Rejects
-// overlong forms, surrogates and code points above U+10FFFF, which cJSON
-// would pass through unchecked.
-size_t utf8_sequence_length(std::string_view s, size_t i)
-{
-    static const uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    size_t n;
-    uint32_t cp;
-    if (c >= 0xC2 && c <= 0xDF) {
-        n = 2;
-        cp = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        n = 3;
-        cp = c & 0x0F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        n = 4;
-        cp = c & 0x07;
-    } else {
-        return 0;
-    }
-    if (s.size() - i < n) return 0;
-    for (size_t k = 1; k < n; k++) {
-        unsigned char cc = static_cast<unsigned char>(s[i + k]);
-        if ((cc & 0xC0) != 0x80) return 0;
-        cp = cp << 6 | (cc & 0x3F);
-    }
-    if (cp < kMin[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-    return n;
-}
-
 // What cJSON tolerates but RFC 8259 (or our C-string consumers) cannot:
-// bytes that are not UTF-8, raw control characters, non-ASCII outside
+// bytes that are not UTF-8 (overlong forms, surrogates and code points above
+// U+10FFFF included), raw control characters, non-ASCII outside
 // strings (such as a byte-order mark), and NUL in any spelling.  cJSON
 // hands strings back NUL-terminated, so "admin\u0000x" would silently read
 // as "admin" while the issuer signed something else.
@@ -127,10 +97,9 @@ bool strict_json_text(std::string_view s)
         unsigned char c = static_cast<unsigned char>(s[i]);
         if (c >= 0x80) {
             if (!in_string) return false;
-            size_t n = utf8_sequence_length(s, i);
-            if (n == 0) return false;
+            char32_t cp;
+            if (utf8_decode(s, i, cp) != Utf8Error::None) return false;
             escaped = false;
-            i += n;
             continue;
         }
         if (c < 0x20 && (in_string || (c != '\t' && c != '\n' && c != '\r'))) return false;
@@ -176,6 +145,10 @@ bool is_json_space(char c)
 }
 
 // Parses text as exactly one JSON object: nothing but whitespace may follow.
+//
+// Thread safety: cJSON's parser resets a global error position on every
+// call.  Nothing here reads it (we use return_parse_end instead), so
+// concurrent verifies share only that unused write.
 JwtStatus parse_object(std::string_view text, JsonPtr &out)
 {
     if (text.empty() || !strict_json_text(text)) return JwtStatus::BadJson;
@@ -322,8 +295,9 @@ bool verify_input(const KeyRef &k, std::string_view input, std::string_view sig)
         return !expected.empty() && constant_time_equal(expected, sig);
     }
     case KeyKind::Rsa:
-        // RFC 8017 signatures are exactly as long as the modulus; OpenSSL
-        // would also take a shorter one with the leading zeros dropped.
+        // RFC 8017 signatures are exactly as long as the modulus.  OpenSSL
+        // 3 enforces this too; checking here keeps the rule from depending
+        // on the library version.
         if (sig.size() != static_cast<size_t>(EVP_PKEY_get_size(k.pkey))) return false;
         return digest_verify(k, "SHA256", input, sig);
     case KeyKind::Ec: {
@@ -641,7 +615,7 @@ bool KeySet::add_key(JwtAlg alg, std::string_view material, std::string_view kid
         }
         keys_.push_back(std::move(key));
         return true;
-    } catch (const std::bad_alloc &) {
+    } catch (...) {
         error = "out of memory";
         return false;
     }

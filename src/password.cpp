@@ -1,7 +1,6 @@
 #include "password.h"
 
 #include <climits>
-#include <new>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -111,7 +110,7 @@ bool parse_django_hash(std::string_view encoded, DjangoHash &out) noexcept
         out.salt.assign(salt.data(), salt.size());
         out.hash.swap(raw);
         return true;
-    } catch (const std::bad_alloc &) {
+    } catch (...) {
         return false;
     }
 }
@@ -134,7 +133,7 @@ std::string make_password_hash(std::string_view password, unsigned iterations) n
         encoded += '$';
         encoded += b64;
         return encoded;
-    } catch (const std::bad_alloc &) {
+    } catch (...) {
         return {};
     }
 }

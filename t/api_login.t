@@ -261,6 +261,6 @@ POST /auth/login/
 {"username": "alice", "password": "Alice-Pass-2024"}
 --- more_headers
 Content-Type: application/json
---- raw_response_headers_like
-Set-Cookie: access_token=eyJ[^;]+; expires=[^;]+ GMT; Max-Age=300; Path=/; HttpOnly; SameSite=Lax\r\nSet-Cookie: refresh_token=eyJ[^;]+; expires=[^;]+ GMT; Max-Age=86400; Path=/auth/token/refresh/; HttpOnly; SameSite=Lax\r\n
+--- raw_response_headers_like eval
+qr{Set-Cookie: access_token=eyJ[^;]+; expires=[^;]+ GMT; Max-Age=300; Path=/; HttpOnly; SameSite=Lax\r\nSet-Cookie: refresh_token=eyJ[^;]+; expires=[^;]+ GMT; Max-Age=86400; Path=/auth/token/refresh/; HttpOnly; SameSite=Lax\r\n}
 --- response_body_like: ^\{"access": "eyJ[^"]+", "refresh": "", "user"

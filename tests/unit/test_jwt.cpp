@@ -834,6 +834,24 @@ void test_verify_rejects_tampered_payload(void **)
     assert_status(verify(ks, other.sign(R"({"sub":"42","admin":false})")), JwtStatus::BadSignature);
 }
 
+void test_verify_rejects_rs256_signature_without_leading_zero(void **)
+{
+    // RFC 8017 signatures are as long as the modulus.  About one in 256 has
+    // a leading zero byte; dropping it gives a shorter encoding of the same
+    // number, which must be refused.
+    KeySet ks = keyset(JwtAlg::RS256, rsa_key().priv);
+    for (int i = 0; i < 5000; i++) {
+        std::string token = ks.sign(R"({"n":)" + std::to_string(i) + "}");
+        auto p = split(token);
+        std::string sig = unb64(p[2]);
+        if (sig[0] != '\0') continue;
+        assert_status(verify(ks, token), JwtStatus::Ok);
+        assert_status(verify(ks, p[0] + "." + p[1] + "." + b64(sig.substr(1))), JwtStatus::BadSignature);
+        return;
+    }
+    fail_msg("no RS256 signature with a leading zero byte in 5000 tries");
+}
+
 void test_verify_across_algorithms_fails(void **)
 {
     // A valid EdDSA token shown to a set holding only an ES256 key.
@@ -1050,6 +1068,7 @@ int main(void)
         cmocka_unit_test(test_verify_rejects_truncated_signature),
         cmocka_unit_test(test_verify_rejects_es256_der_signature),
         cmocka_unit_test(test_verify_rejects_tampered_payload),
+        cmocka_unit_test(test_verify_rejects_rs256_signature_without_leading_zero),
         cmocka_unit_test(test_verify_across_algorithms_fails),
         cmocka_unit_test(test_add_key_hmac_secret_length),
         cmocka_unit_test(test_add_key_rejects_wrong_key_types),
