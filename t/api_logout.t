@@ -1,0 +1,111 @@
+# POST /auth/logout/: revokes the refresh token's session (body or cookie),
+# "all": true revokes every session, cookies are cleared on every answer.
+use Test::Nginx::Socket 'no_plan';
+
+no_shuffle();
+run_tests();
+
+__DATA__
+
+=== TEST 1: logout revokes the session; the same token is then blacklisted
+--- http_config
+    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
+--- config
+    location /auth/ { restauth_api; }
+--- request eval
+[
+"POST /auth/logout/\n{\"refresh\": \"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoicmVmcmVzaCIsImV4cCI6NDEwMjQ0NDgwMCwiaWF0IjoxNzAwMDAwMDAwLCJqdGkiOiJmMWYxZjFmMWYxZjFmMWYxZjFmMWYxZjFmMWYxZjFmMSIsInVzZXJfaWQiOjYsInNpZCI6ImZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmIn0.NiHJxHPHZJITIpwcpOaHdwF1KtGCTmcLWjZ6YcxG5-k\"}",
+"POST /auth/logout\n{\"refresh\": \"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoicmVmcmVzaCIsImV4cCI6NDEwMjQ0NDgwMCwiaWF0IjoxNzAwMDAwMDAwLCJqdGkiOiJmMWYxZjFmMWYxZjFmMWYxZjFmMWYxZjFmMWYxZjFmMSIsInVzZXJfaWQiOjYsInNpZCI6ImZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmIn0.NiHJxHPHZJITIpwcpOaHdwF1KtGCTmcLWjZ6YcxG5-k\"}",
+]
+--- more_headers
+Content-Type: application/json
+--- error_code eval
+[200, 401]
+--- response_body eval
+[
+qq({"detail": "Successfully logged out."}),
+qq({"detail": "Token is blacklisted"}),
+]
+
+
+
+=== TEST 2: missing, invalid and wrong-type refresh tokens
+--- http_config
+    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
+--- config
+    location /auth/ { restauth_api; }
+--- request eval
+[
+"POST /auth/logout/\n{}",
+"POST /auth/logout/\n{\"refresh\": \"garbage\"}",
+"POST /auth/logout/\n{\"refresh\": \"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjo0MTAyNDQ0ODAwLCJpYXQiOjE3MDAwMDAwMDAsImp0aSI6IjAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAxIiwidXNlcl9pZCI6MSwic2lkIjoiYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWEiLCJ1c2VybmFtZSI6ImFsaWNlIiwiZW1haWwiOiJhbGljZUBleGFtcGxlLmNvbSJ9.QuKrEf53Fz7GU3YFTZfxzn97xJczX9b3_SaQ-B4amvk\"}",
+"POST /auth/logout/\n{\"refresh\": \"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoicmVmcmVzaCIsImV4cCI6MTAwMDAwMDAwMCwiaWF0IjoxNzAwMDAwMDAwLCJqdGkiOiJhMWExYTFhMWExYTFhMWExYTFhMWExYTFhMWExYTFhMSIsInVzZXJfaWQiOjEsInNpZCI6ImFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhIn0.REMrdIlQu1MLqxtz8PuVEUM4o-ycmPkwPL2LnmLLpNQ\"}",
+]
+--- more_headers
+Content-Type: application/json
+--- error_code eval
+[401, 401, 401, 401]
+--- response_body eval
+[
+qq({"detail": "Refresh token was not included in request data."}),
+qq({"detail": "Token is invalid or expired"}),
+qq({"detail": "Token is invalid or expired"}),
+qq({"detail": "Token is invalid or expired"}),
+]
+
+
+
+=== TEST 3: "all": true revokes every session of the user
+--- http_config
+    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
+--- config
+    location /auth/ { restauth_api; }
+--- log_level: info
+--- request
+POST /auth/logout/
+{"refresh": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoicmVmcmVzaCIsImV4cCI6NDEwMjQ0NDgwMCwiaWF0IjoxNzAwMDAwMDAwLCJqdGkiOiJmMmYyZjJmMmYyZjJmMmYyZjJmMmYyZjJmMmYyZjJmMiIsInVzZXJfaWQiOjYsInNpZCI6ImYyZjJmMmYyZjJmMmYyZjJmMmYyZjJmMmYyZjJmMmYyIn0.IRnpUd-05omunEVNpU4kaK7567znJn3vWaQ8pZj7gmw", "all": true}
+--- more_headers
+Content-Type: application/json
+--- response_body chomp
+{"detail": "Successfully logged out."}
+--- error_log
+all sessions of user 6 revoked
+
+
+
+=== TEST 4: the refresh cookie is read and both cookies are cleared
+--- http_config
+    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
+    restauth_cookie_access access_token;
+    restauth_cookie_refresh refresh_token;
+    restauth_cookie_refresh_path /auth/;
+--- config
+    location /auth/ { restauth_api; }
+--- request
+POST /auth/logout/
+--- more_headers
+Cookie: refresh_token=eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoicmVmcmVzaCIsImV4cCI6NDEwMjQ0NDgwMCwiaWF0IjoxNzAwMDAwMDAwLCJqdGkiOiJiMWIxYjFiMWIxYjFiMWIxYjFiMWIxYjFiMWIxYjFiMSIsInVzZXJfaWQiOjIsInNpZCI6ImJiYmJiYmJiYmJiYmJiYmJiYmJiYmJiYmJiYmJiYmJiIn0.uOJ8twiNfWtbSLDi9dJUtEOPbDQNEqp0hrXEcDKxEIw
+--- response_body chomp
+{"detail": "Successfully logged out."}
+--- raw_response_headers_like eval
+qr{Set-Cookie: access_token=""; expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=/; HttpOnly; SameSite=Lax\r\nSet-Cookie: refresh_token=""; expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=/auth/; HttpOnly; SameSite=Lax\r\n}
+
+
+
+=== TEST 5: cookies are cleared on errors too
+--- http_config
+    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
+    restauth_cookie_access access_token;
+--- config
+    location /auth/ { restauth_api; }
+--- request
+POST /auth/logout/
+--- error_code: 401
+--- raw_response_headers_like: Set-Cookie: access_token=""; expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0
+--- response_body chomp
+{"detail": "Refresh token was not included in request data."}

@@ -1,0 +1,110 @@
+# POST /auth/password/change/ (user erin, id 5).
+use Test::Nginx::Socket 'no_plan';
+
+no_shuffle();
+run_tests();
+
+__DATA__
+
+=== TEST 1: authentication comes first
+--- http_config
+    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
+--- config
+    location /auth/ { restauth_api; }
+--- request eval
+["POST /auth/password/change/\n{}", "GET /auth/password/change/"]
+--- more_headers eval
+["Content-Type: application/json", "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjo0MTAyNDQ0ODAwLCJpYXQiOjE3MDAwMDAwMDAsImp0aSI6IjAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDA1IiwidXNlcl9pZCI6NSwic2lkIjoiZWVlZWVlZWVlZWVlZWVlZWVlZWVlZWVlZWVlZWVlZWUiLCJ1c2VybmFtZSI6ImVyaW4iLCJlbWFpbCI6ImVyaW5AZXhhbXBsZS5jb20ifQ.Lan_e6oYFU_krL_CD33agzQMnCR5XxXenLAZkjnrF_A"]
+--- error_code eval
+[401, 405]
+--- response_body eval
+[
+qq({"detail": "Authentication credentials were not provided."}),
+qq({"detail": "Method \\"GET\\" not allowed."}),
+]
+
+
+
+=== TEST 2: required fields, mismatch, validators
+--- http_config
+    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
+--- config
+    location /auth/ { restauth_api; }
+--- request eval
+[
+"POST /auth/password/change/\n{}",
+"POST /auth/password/change/\n{\"new_password1\": \"Brand-New-Pass-1\", \"new_password2\": \"Brand-New-Pass-2\"}",
+"POST /auth/password/change/\n{\"new_password1\": \"1234\", \"new_password2\": \"1234\"}",
+"POST /auth/password/change/\n{\"new_password1\": \"example.com1\", \"new_password2\": \"example.com1\"}",
+]
+--- more_headers
+Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjo0MTAyNDQ0ODAwLCJpYXQiOjE3MDAwMDAwMDAsImp0aSI6IjAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDA1IiwidXNlcl9pZCI6NSwic2lkIjoiZWVlZWVlZWVlZWVlZWVlZWVlZWVlZWVlZWVlZWVlZWUiLCJ1c2VybmFtZSI6ImVyaW4iLCJlbWFpbCI6ImVyaW5AZXhhbXBsZS5jb20ifQ.Lan_e6oYFU_krL_CD33agzQMnCR5XxXenLAZkjnrF_A
+Content-Type: application/json
+--- error_code eval
+[400, 400, 400, 400]
+--- response_body eval
+[
+qq({"new_password1": ["This field is required."], "new_password2": ["This field is required."]}),
+qq({"new_password2": ["The two password fields didn\xe2\x80\x99t match."]}),
+qq({"new_password2": ["This password is too short. It must contain at least 8 characters.", "This password is too common.", "This password is entirely numeric."]}),
+qq({"new_password2": ["The password is too similar to the email address."]}),
+]
+
+
+
+=== TEST 3: old password required when enabled
+--- http_config
+    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
+    restauth_password_iterations 1000;
+--- config
+    location /auth/ {
+        restauth_api;
+        restauth_password_change_old_password on;
+    }
+--- request eval
+[
+"POST /auth/password/change/\n{\"new_password1\": \"Brand-New-Pass-1\", \"new_password2\": \"Brand-New-Pass-1\"}",
+"POST /auth/password/change/\n{\"old_password\": \"wrong\", \"new_password1\": \"Brand-New-Pass-1\", \"new_password2\": \"Brand-New-Pass-1\"}",
+]
+--- more_headers
+Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjo0MTAyNDQ0ODAwLCJpYXQiOjE3MDAwMDAwMDAsImp0aSI6IjAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDA1IiwidXNlcl9pZCI6NSwic2lkIjoiZWVlZWVlZWVlZWVlZWVlZWVlZWVlZWVlZWVlZWVlZWUiLCJ1c2VybmFtZSI6ImVyaW4iLCJlbWFpbCI6ImVyaW5AZXhhbXBsZS5jb20ifQ.Lan_e6oYFU_krL_CD33agzQMnCR5XxXenLAZkjnrF_A
+Content-Type: application/json
+--- error_code eval
+[400, 400]
+--- response_body eval
+[
+qq({"old_password": ["This field is required."]}),
+qq({"old_password": ["Your old password was entered incorrectly. Please enter it again."]}),
+]
+
+
+
+=== TEST 4: the new password is saved; the old one stops working
+--- http_config
+    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
+    restauth_password_iterations 1000;
+--- config
+    location /auth/ { restauth_api; }
+--- request eval
+[
+"POST /auth/password/change/\n{\"new_password1\": \"Erin-New-Pass-2025\", \"new_password2\": \"Erin-New-Pass-2025\"}",
+"POST /auth/login/\n{\"username\": \"erin\", \"password\": \"Erin-Pass-2024\"}",
+"POST /auth/login/\n{\"username\": \"erin\", \"password\": \"Erin-New-Pass-2025\"}",
+]
+--- more_headers
+Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjo0MTAyNDQ0ODAwLCJpYXQiOjE3MDAwMDAwMDAsImp0aSI6IjAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDA1IiwidXNlcl9pZCI6NSwic2lkIjoiZWVlZWVlZWVlZWVlZWVlZWVlZWVlZWVlZWVlZWVlZWUiLCJ1c2VybmFtZSI6ImVyaW4iLCJlbWFpbCI6ImVyaW5AZXhhbXBsZS5jb20ifQ.Lan_e6oYFU_krL_CD33agzQMnCR5XxXenLAZkjnrF_A
+Content-Type: application/json
+--- error_code eval
+[200, 400, 200]
+--- response_body_like eval
+[
+qr/^\{"detail": "New password has been saved."\}$/,
+qr/^\{"non_field_errors": \["Unable to log in with provided credentials."\]\}$/,
+qr/"user": \{"pk": 5, "username": "erin"/,
+]
+--- no_error_log
+Erin-New-Pass-2025
