@@ -73,8 +73,38 @@ typedef struct {
     ngx_flag_t                 logout_on_password_change;
     size_t                     max_body_size;
 
+    ngx_array_t               *claim_headers;   /* of ..._claim_header_t */
+    ngx_array_t               *requires;        /* of ..._require_t */
+    ngx_str_t                  login_url;
+
     restauth_api_t            *core;            /* built at merge time */
 } ngx_http_restauth_loc_conf_t;
+
+
+typedef struct {
+    ngx_str_t                  name;            /* as configured */
+    ngx_str_t                  lowcase;         /* lower case, for the list */
+    ngx_str_t                  match;           /* lower case, '_' as '-' */
+    ngx_uint_t                 hash;
+    ngx_str_t                  claim;
+} ngx_http_restauth_claim_header_t;
+
+
+typedef struct {
+    ngx_str_t                  claim;
+    ngx_array_t               *values;          /* of ngx_str_t */
+} ngx_http_restauth_require_t;
+
+
+/* The verdict on a request's token; found through the pool cleanup list so
+ * it survives internal redirects (which clear module contexts) and is
+ * shared with subrequests, which share the pool: one verification per
+ * request. */
+typedef struct {
+    restauth_identity_t       *identity;
+    restauth_token_status_t    status;
+    unsigned                   verified:1;
+} ngx_http_restauth_protect_ctx_t;
 
 
 typedef struct ngx_http_restauth_redis_s  ngx_http_restauth_redis_t;
@@ -159,6 +189,12 @@ static char *ngx_http_restauth_read_secret(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_restauth_jwt_key(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_restauth_claim_header(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_restauth_require(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static ngx_int_t ngx_http_restauth_add_variables(ngx_conf_t *cf);
+static ngx_int_t ngx_http_restauth_init(ngx_conf_t *cf);
 static ngx_int_t ngx_http_restauth_init_process(ngx_cycle_t *cycle);
 static void ngx_http_restauth_exit_process(ngx_cycle_t *cycle);
 
@@ -194,6 +230,27 @@ static ngx_command_t  ngx_http_restauth_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_restauth_loc_conf_t, protect),
       &ngx_http_restauth_protect_modes },
+
+    { ngx_string("restauth_claim_header"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE2,
+      ngx_http_restauth_claim_header,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("restauth_require"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_2MORE,
+      ngx_http_restauth_require,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("restauth_login_url"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_restauth_loc_conf_t, login_url),
+      NULL },
 
     { ngx_string("restauth_redis"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
@@ -417,8 +474,8 @@ static ngx_command_t  ngx_http_restauth_commands[] = {
 
 
 static ngx_http_module_t  ngx_http_restauth_module_ctx = {
-    NULL,                                  /* preconfiguration */
-    NULL,                                  /* postconfiguration */
+    ngx_http_restauth_add_variables,       /* preconfiguration */
+    ngx_http_restauth_init,                /* postconfiguration */
 
     ngx_http_restauth_create_main_conf,    /* create main configuration */
     ngx_http_restauth_init_main_conf,      /* init main configuration */
@@ -1447,6 +1504,771 @@ ngx_http_restauth_exit_process(ngx_cycle_t *cycle)
 }
 
 
+/* ---- restauth_protect: verify at the edge, hand claims upstream --------- */
+
+static ngx_http_restauth_claim_header_t  ngx_http_restauth_default_headers[] = {
+    { ngx_string("X-Auth-User-Id"), ngx_string("x-auth-user-id"),
+      ngx_string("x-auth-user-id"), 0, ngx_string("user_id") },
+    { ngx_string("X-Auth-Username"), ngx_string("x-auth-username"),
+      ngx_string("x-auth-username"), 0, ngx_string("username") },
+    { ngx_string("X-Auth-Email"), ngx_string("x-auth-email"),
+      ngx_string("x-auth-email"), 0, ngx_string("email") }
+};
+
+#define NGX_HTTP_RESTAUTH_NDEFAULT_HEADERS                                    \
+    (sizeof(ngx_http_restauth_default_headers)                                \
+     / sizeof(ngx_http_restauth_claim_header_t))
+
+
+static void
+ngx_http_restauth_protect_cleanup(void *data)
+{
+    ngx_http_restauth_protect_ctx_t  *pctx = data;
+
+    if (pctx->identity) {
+        restauth_identity_destroy(pctx->identity);
+        pctx->identity = NULL;
+    }
+}
+
+
+static ngx_http_restauth_protect_ctx_t *
+ngx_http_restauth_protect_ctx(ngx_http_request_t *r, ngx_uint_t create)
+{
+    ngx_pool_cleanup_t               *cln;
+    ngx_http_restauth_protect_ctx_t  *pctx;
+
+    for (cln = r->pool->cleanup; cln; cln = cln->next) {
+        if (cln->handler == ngx_http_restauth_protect_cleanup) {
+            return cln->data;
+        }
+    }
+
+    if (!create) {
+        return NULL;
+    }
+
+    cln = ngx_pool_cleanup_add(r->pool,
+                               sizeof(ngx_http_restauth_protect_ctx_t));
+    if (cln == NULL) {
+        return NULL;
+    }
+
+    pctx = cln->data;
+    ngx_memzero(pctx, sizeof(ngx_http_restauth_protect_ctx_t));
+
+    cln->handler = ngx_http_restauth_protect_cleanup;
+
+    return pctx;
+}
+
+
+/* Header names as CGI-style backends see them: case and '-'/'_' folded. */
+static ngx_uint_t
+ngx_http_restauth_header_is(ngx_str_t *key, ngx_str_t *match)
+{
+    u_char      c;
+    ngx_uint_t  i;
+
+    if (key->len != match->len) {
+        return 0;
+    }
+
+    for (i = 0; i < key->len; i++) {
+        c = ngx_tolower(key->data[i]);
+
+        if (c == '_') {
+            c = '-';
+        }
+
+        if (c != match->data[i]) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+static ngx_uint_t
+ngx_http_restauth_is_ours(ngx_http_restauth_loc_conf_t *rlcf, ngx_str_t *key)
+{
+    ngx_uint_t                         i;
+    ngx_http_restauth_claim_header_t  *ch;
+
+    for (i = 0; i < NGX_HTTP_RESTAUTH_NDEFAULT_HEADERS; i++) {
+        if (ngx_http_restauth_header_is(key,
+                                   &ngx_http_restauth_default_headers[i].match))
+        {
+            return 1;
+        }
+    }
+
+    if (rlcf->claim_headers) {
+        ch = rlcf->claim_headers->elts;
+
+        for (i = 0; i < rlcf->claim_headers->nelts; i++) {
+            if (ngx_http_restauth_header_is(key, &ch[i].match)) {
+                return 1;
+            }
+        }
+    }
+
+    return 0;
+}
+
+
+/* An element of headers_in.headers moved: repoint whatever pointed to it. */
+static void
+ngx_http_restauth_relocate(ngx_http_request_t *r, ngx_table_elt_t *from,
+    ngx_table_elt_t *to)
+{
+    ngx_http_header_t   *hh;
+    ngx_table_elt_t    **field;
+#if (nginx_version < 1023000)
+    ngx_uint_t           i;
+    ngx_table_elt_t    **elts;
+#else
+    ngx_uint_t           i;
+    ngx_list_part_t     *part;
+    ngx_table_elt_t     *h;
+#endif
+
+    for (hh = ngx_http_headers_in; hh->name.len; hh++) {
+#if (nginx_version < 1023000)
+        if (hh->offset == offsetof(ngx_http_headers_in_t, cookies)) {
+            continue;
+        }
+#if (NGX_HTTP_X_FORWARDED_FOR)
+        if (hh->offset == offsetof(ngx_http_headers_in_t, x_forwarded_for)) {
+            continue;
+        }
+#endif
+#endif
+        field = (ngx_table_elt_t **) ((char *) &r->headers_in + hh->offset);
+
+        if (*field == from) {
+            *field = to;
+        }
+    }
+
+#if (nginx_version < 1023000)
+    elts = r->headers_in.cookies.elts;
+    for (i = 0; i < r->headers_in.cookies.nelts; i++) {
+        if (elts[i] == from) {
+            elts[i] = to;
+        }
+    }
+
+#if (NGX_HTTP_X_FORWARDED_FOR)
+    elts = r->headers_in.x_forwarded_for.elts;
+    for (i = 0; i < r->headers_in.x_forwarded_for.nelts; i++) {
+        if (elts[i] == from) {
+            elts[i] = to;
+        }
+    }
+#endif
+
+#else
+    for (part = &r->headers_in.headers.part; part; part = part->next) {
+        h = part->elts;
+        for (i = 0; i < part->nelts; i++) {
+            if (h[i].next == from) {
+                h[i].next = to;
+            }
+        }
+    }
+#endif
+}
+
+
+/*
+ * Removes every client header the module could set (and look-alikes such
+ * as X_Auth_User_Id), so a backend never trusts a forged identity.  Known
+ * nginx headers are never in that set (checked at configuration time), so
+ * only pointers to the elements shifted down need fixing.
+ */
+static void
+ngx_http_restauth_strip_headers(ngx_http_request_t *r,
+    ngx_http_restauth_loc_conf_t *rlcf)
+{
+    ngx_uint_t        i, j;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    for (part = &r->headers_in.headers.part; part; part = part->next) {
+        h = part->elts;
+        i = 0;
+
+        while (i < part->nelts) {
+            if (!ngx_http_restauth_is_ours(rlcf, &h[i].key)) {
+                i++;
+                continue;
+            }
+
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          "restauth: removed client header \"%V\"",
+                          &h[i].key);
+
+            for (j = i + 1; j < part->nelts; j++) {
+                h[j - 1] = h[j];
+                ngx_http_restauth_relocate(r, &h[j], &h[j - 1]);
+            }
+
+            part->nelts--;
+        }
+    }
+}
+
+
+static ngx_int_t
+ngx_http_restauth_add_claim_header(ngx_http_request_t *r,
+    ngx_http_restauth_protect_ctx_t *pctx, ngx_http_restauth_claim_header_t *ch)
+{
+    restauth_str_t    path, value;
+    ngx_table_elt_t  *h;
+
+    path.data = (const char *) ch->claim.data;
+    path.len = ch->claim.len;
+
+    if (!restauth_identity_claim(pctx->identity, path, &value)) {
+        return NGX_OK;      /* an absent claim sends no header */
+    }
+
+    h = ngx_list_push(&r->headers_in.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = ch->hash;
+    h->key = ch->name;
+    h->lowcase_key = ch->lowcase.data;
+    h->value.len = value.len;
+    h->value.data = ngx_pnalloc(r->pool, value.len);
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+
+    if (h->value.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(h->value.data, value.data, value.len);
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_restauth_add_claim_headers(ngx_http_request_t *r,
+    ngx_http_restauth_loc_conf_t *rlcf, ngx_http_restauth_protect_ctx_t *pctx)
+{
+    ngx_uint_t                         i;
+    ngx_http_restauth_claim_header_t  *ch;
+
+    for (i = 0; i < NGX_HTTP_RESTAUTH_NDEFAULT_HEADERS; i++) {
+        if (ngx_http_restauth_add_claim_header(r, pctx,
+                                        &ngx_http_restauth_default_headers[i])
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    if (rlcf->claim_headers) {
+        ch = rlcf->claim_headers->elts;
+
+        for (i = 0; i < rlcf->claim_headers->nelts; i++) {
+            if (ngx_http_restauth_add_claim_header(r, pctx, &ch[i]) != NGX_OK) {
+                return NGX_ERROR;
+            }
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/* restauth_require: every directive must hold; any listed value matches;
+ * an array claim matches when one of its elements does. */
+static ngx_uint_t
+ngx_http_restauth_requirements_met(ngx_http_restauth_loc_conf_t *rlcf,
+    ngx_http_restauth_protect_ctx_t *pctx)
+{
+    u_char                       *p, *last, *comma;
+    ngx_str_t                    *v;
+    ngx_uint_t                    i, k, met;
+    restauth_str_t                path, value;
+    ngx_http_restauth_require_t  *req;
+
+    if (rlcf->requires == NULL) {
+        return 1;
+    }
+
+    req = rlcf->requires->elts;
+
+    for (i = 0; i < rlcf->requires->nelts; i++) {
+        path.data = (const char *) req[i].claim.data;
+        path.len = req[i].claim.len;
+
+        if (!restauth_identity_claim(pctx->identity, path, &value)) {
+            return 0;
+        }
+
+        v = req[i].values->elts;
+        met = 0;
+        p = (u_char *) value.data;
+        last = p + value.len;
+
+        while (!met && p <= last) {
+            comma = ngx_strlchr(p, last, ',');
+            if (comma == NULL) {
+                comma = last;
+            }
+
+            for (k = 0; k < req[i].values->nelts; k++) {
+                if ((size_t) (comma - p) == v[k].len
+                    && ngx_strncmp(p, v[k].data, v[k].len) == 0)
+                {
+                    met = 1;
+                    break;
+                }
+            }
+
+            p = comma + 1;
+        }
+
+        if (!met) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+static ngx_int_t
+ngx_http_restauth_deny(ngx_http_request_t *r,
+    ngx_http_restauth_loc_conf_t *rlcf, restauth_token_status_t status)
+{
+    size_t            len;
+    u_char           *p;
+    uintptr_t         escape;
+    ngx_int_t         rc;
+    ngx_str_t        *accept;
+    restauth_str_t    challenge;
+    ngx_table_elt_t  *h;
+
+    static ngx_str_t  accept_name = ngx_string("Accept");
+
+    accept = ngx_http_restauth_find_header(r, &accept_name);
+
+    /* Browsers navigating to a page go to the login page instead. */
+    if (rlcf->login_url.len && accept
+        && ngx_strlcasestrn(accept->data, accept->data + accept->len,
+                            (u_char *) "text/html", 9 - 1) != NULL
+        && (r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD)))
+    {
+        escape = 2 * ngx_escape_uri(NULL, r->unparsed_uri.data,
+                                    r->unparsed_uri.len, NGX_ESCAPE_ARGS);
+        len = rlcf->login_url.len + sizeof("?next=") - 1
+              + r->unparsed_uri.len + escape;
+
+        p = ngx_pnalloc(r->pool, len);
+        if (p == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        h = ngx_list_push(&r->headers_out.headers);
+        if (h == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        h->hash = 1;
+        ngx_str_set(&h->key, "Location");
+        h->value.data = p;
+        p = ngx_cpymem(p, rlcf->login_url.data, rlcf->login_url.len);
+        *p++ = ngx_strlchr(rlcf->login_url.data,
+                           rlcf->login_url.data + rlcf->login_url.len, '?')
+               ? '&' : '?';
+        p = ngx_cpymem(p, "next=", 5);
+        p = (u_char *) ngx_escape_uri(p, r->unparsed_uri.data,
+                                      r->unparsed_uri.len, NGX_ESCAPE_ARGS);
+        h->value.len = p - h->value.data;
+
+        r->headers_out.location = h;
+
+        return NGX_HTTP_MOVED_TEMPORARILY;
+    }
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    challenge = restauth_token_challenge(status);
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "WWW-Authenticate");
+    h->value.data = (u_char *) challenge.data;
+    h->value.len = challenge.len;
+
+    if (ngx_http_discard_request_body(r) != NGX_OK) {
+        r->keepalive = 0;
+    }
+
+    rc = ngx_http_restauth_send_json(r, NGX_HTTP_UNAUTHORIZED,
+                                     restauth_token_error_body(status));
+    ngx_http_finalize_request(r, rc);
+
+    return NGX_DONE;
+}
+
+
+static ngx_int_t
+ngx_http_restauth_access_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                         rc;
+    restauth_str_t                    authorization, cookie;
+    ngx_http_restauth_loc_conf_t     *rlcf;
+    ngx_http_restauth_protect_ctx_t  *pctx;
+
+    rlcf = ngx_http_get_module_loc_conf(r, ngx_http_restauth_module);
+
+    if (rlcf->protect == NGX_HTTP_RESTAUTH_PROTECT_OFF || rlcf->api) {
+        return NGX_DECLINED;
+    }
+
+    pctx = ngx_http_restauth_protect_ctx(r, 1);
+    if (pctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (!pctx->verified) {
+        pctx->verified = 1;
+
+        ngx_http_restauth_strip_headers(r, rlcf);
+
+        authorization.data = "";
+        authorization.len = 0;
+
+        if (r->headers_in.authorization) {
+            ngx_http_restauth_str(&authorization,
+                                  &r->headers_in.authorization->value);
+        }
+
+        if (ngx_http_restauth_cookies(r, &cookie) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        pctx->status = restauth_protect_verify(rlcf->core, authorization,
+                                               cookie, ngx_time(),
+                                               &pctx->identity);
+
+        if (pctx->status == RESTAUTH_TOKEN_OK
+            && ngx_http_restauth_add_claim_headers(r, rlcf, pctx) != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        if (pctx->status != RESTAUTH_TOKEN_OK
+            && pctx->status != RESTAUTH_TOKEN_MISSING)
+        {
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          "restauth: rejected access token (%s)",
+                          pctx->status == RESTAUTH_TOKEN_WRONG_TYPE
+                          ? "wrong type"
+                          : pctx->status == RESTAUTH_TOKEN_BAD_HEADER
+                            ? "malformed Authorization header" : "invalid");
+        }
+    }
+
+    if (pctx->status == RESTAUTH_TOKEN_OK) {
+        if (!ngx_http_restauth_requirements_met(rlcf, pctx)) {
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          "restauth: token does not meet restauth_require");
+
+            if (ngx_http_discard_request_body(r) != NGX_OK) {
+                r->keepalive = 0;
+            }
+
+            rc = ngx_http_restauth_send_error(r, NGX_HTTP_FORBIDDEN);
+            ngx_http_finalize_request(r, rc);
+            return NGX_DONE;
+        }
+
+        return NGX_OK;
+    }
+
+    if (pctx->status == RESTAUTH_TOKEN_MISSING
+        && rlcf->protect == NGX_HTTP_RESTAUTH_PROTECT_OPTIONAL)
+    {
+        return NGX_DECLINED;
+    }
+
+    return ngx_http_restauth_deny(r, rlcf, pctx->status);
+}
+
+
+/* ---- variables ----------------------------------------------------------- */
+
+static ngx_int_t
+ngx_http_restauth_claim_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, ngx_str_t *claim)
+{
+    restauth_str_t                    path, value;
+    ngx_http_restauth_protect_ctx_t  *pctx;
+
+    pctx = ngx_http_restauth_protect_ctx(r, 0);
+
+    path.data = (const char *) claim->data;
+    path.len = claim->len;
+
+    if (pctx == NULL || pctx->identity == NULL
+        || !restauth_identity_claim(pctx->identity, path, &value))
+    {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    v->len = value.len;
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+    v->data = ngx_pnalloc(r->pool, value.len);
+
+    if (v->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(v->data, value.data, value.len);
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_restauth_user_id_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_str_t  claim = ngx_string("user_id");
+
+    return ngx_http_restauth_claim_variable(r, v, &claim);
+}
+
+
+static ngx_int_t
+ngx_http_restauth_prefix_claim_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_str_t  *name = (ngx_str_t *) data;
+    ngx_str_t   claim;
+
+    claim.data = name->data + sizeof("restauth_claim_") - 1;
+    claim.len = name->len - (sizeof("restauth_claim_") - 1);
+
+    return ngx_http_restauth_claim_variable(r, v, &claim);
+}
+
+
+static ngx_int_t
+ngx_http_restauth_token_status_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_http_restauth_protect_ctx_t  *pctx;
+
+    static ngx_str_t  names[] = {
+        ngx_string("valid"), ngx_string("missing"),
+        ngx_string("bad_header"), ngx_string("invalid"),
+        ngx_string("wrong_type")
+    };
+
+    pctx = ngx_http_restauth_protect_ctx(r, 0);
+
+    if (pctx == NULL || !pctx->verified
+        || (ngx_uint_t) pctx->status >= sizeof(names) / sizeof(ngx_str_t))
+    {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    v->len = names[pctx->status].len;
+    v->data = names[pctx->status].data;
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+
+    return NGX_OK;
+}
+
+
+static ngx_http_variable_t  ngx_http_restauth_vars[] = {
+
+    { ngx_string("restauth_user_id"), NULL,
+      ngx_http_restauth_user_id_variable, 0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("restauth_token_status"), NULL,
+      ngx_http_restauth_token_status_variable, 0,
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("restauth_claim_"), NULL,
+      ngx_http_restauth_prefix_claim_variable, 0,
+      NGX_HTTP_VAR_NOCACHEABLE|NGX_HTTP_VAR_PREFIX, 0 },
+
+      ngx_http_null_variable
+};
+
+
+static ngx_int_t
+ngx_http_restauth_add_variables(ngx_conf_t *cf)
+{
+    ngx_http_variable_t  *var, *v;
+
+    for (v = ngx_http_restauth_vars; v->name.len; v++) {
+        var = ngx_http_add_variable(cf, &v->name, v->flags);
+        if (var == NULL) {
+            return NGX_ERROR;
+        }
+
+        var->get_handler = v->get_handler;
+        var->data = v->data;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_restauth_init(ngx_conf_t *cf)
+{
+    ngx_uint_t                  i;
+    ngx_http_handler_pt        *h;
+    ngx_http_core_main_conf_t  *cmcf;
+
+    for (i = 0; i < NGX_HTTP_RESTAUTH_NDEFAULT_HEADERS; i++) {
+        ngx_http_restauth_default_headers[i].hash = ngx_hash_key(
+                            ngx_http_restauth_default_headers[i].lowcase.data,
+                            ngx_http_restauth_default_headers[i].lowcase.len);
+    }
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_ACCESS_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_restauth_access_handler;
+
+    return NGX_OK;
+}
+
+
+static char *
+ngx_http_restauth_claim_header(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_restauth_loc_conf_t *rlcf = conf;
+
+    u_char                            *p;
+    ngx_str_t                         *value;
+    ngx_uint_t                         i;
+    ngx_http_header_t                 *hh;
+    ngx_http_restauth_claim_header_t  *ch;
+
+    value = cf->args->elts;
+
+    for (i = 0; i < value[1].len; i++) {
+        p = &value[1].data[i];
+
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')
+              || (*p >= '0' && *p <= '9') || *p == '-'))
+        {
+            return "has an invalid header name (letters, digits and '-')";
+        }
+    }
+
+    /* nginx keeps pointers to its known headers; never shadow one. */
+    for (hh = ngx_http_headers_in; hh->name.len; hh++) {
+        if (hh->name.len == value[1].len
+            && ngx_strncasecmp(hh->name.data, value[1].data, value[1].len) == 0)
+        {
+            return "cannot set a header nginx itself interprets";
+        }
+    }
+
+    if (rlcf->claim_headers == NULL) {
+        rlcf->claim_headers = ngx_array_create(cf->pool, 4,
+                                     sizeof(ngx_http_restauth_claim_header_t));
+        if (rlcf->claim_headers == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    ch = ngx_array_push(rlcf->claim_headers);
+    if (ch == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ch->name = value[1];
+    ch->claim = value[2];
+    ch->lowcase.len = value[1].len;
+    ch->lowcase.data = ngx_pnalloc(cf->pool, value[1].len);
+    if (ch->lowcase.data == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_strlow(ch->lowcase.data, value[1].data, value[1].len);
+    ch->match = ch->lowcase;
+    ch->hash = ngx_hash_key(ch->lowcase.data, ch->lowcase.len);
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_restauth_require(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_restauth_loc_conf_t *rlcf = conf;
+
+    ngx_str_t                    *value, *v;
+    ngx_uint_t                    i;
+    ngx_http_restauth_require_t  *req;
+
+    value = cf->args->elts;
+
+    if (rlcf->requires == NULL) {
+        rlcf->requires = ngx_array_create(cf->pool, 2,
+                                          sizeof(ngx_http_restauth_require_t));
+        if (rlcf->requires == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    req = ngx_array_push(rlcf->requires);
+    if (req == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    req->claim = value[1];
+    req->values = ngx_array_create(cf->pool, cf->args->nelts - 2,
+                                   sizeof(ngx_str_t));
+    if (req->values == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    for (i = 2; i < cf->args->nelts; i++) {
+        v = ngx_array_push(req->values);
+        if (v == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        *v = value[i];
+    }
+
+    return NGX_CONF_OK;
+}
+
+
 /* ---- configuration ------------------------------------------------------- */
 
 static void *
@@ -1566,6 +2388,14 @@ ngx_http_restauth_create_loc_conf(ngx_conf_t *cf)
     rlcf->logout_on_password_change = NGX_CONF_UNSET;
     rlcf->max_body_size = NGX_CONF_UNSET_SIZE;
 
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     rlcf->claim_headers = NULL;
+     *     rlcf->requires = NULL;
+     *     rlcf->login_url = { 0, NULL };
+     */
+
     return rlcf;
 }
 
@@ -1610,6 +2440,16 @@ ngx_http_restauth_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     if (conf->keys == NULL) {
         conf->keys = prev->keys;
     }
+
+    if (conf->claim_headers == NULL) {
+        conf->claim_headers = prev->claim_headers;
+    }
+
+    if (conf->requires == NULL) {
+        conf->requires = prev->requires;
+    }
+
+    ngx_conf_merge_str_value(conf->login_url, prev->login_url, "");
 
     ngx_conf_merge_sec_value(conf->access_lifetime, prev->access_lifetime,
                              300);

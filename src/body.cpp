@@ -269,6 +269,8 @@ public:
         skip_ws(i);
         if (i != s_.size())
             return fail("Extra data", i);
+        if (surrogate_pos_ != npos)
+            return fail("Unpaired surrogate in \\uXXXX escape", surrogate_pos_);
         return true;
     }
 
@@ -326,7 +328,9 @@ private:
             bool ok = s_[i] == '{' ? object(i, depth + 1) : array(i, depth + 1);
             if (ok && out) {
                 out->kind = FieldValue::Kind::Other;
-                out->text = std::string(s_.substr(start, i - start));
+                /* a member keeps its raw text; the top level (the whole
+                 * body) only its opening bracket */
+                out->text = depth == 0 ? std::string(1, s_[start]) : std::string(s_.substr(start, i - start));
             }
             return ok;
         }
@@ -495,11 +499,15 @@ private:
                 }
             }
             /* Python keeps lone surrogates (DRF then rejects them per
-             * field); they have no UTF-8 form, so they end parsing here. */
-            if (cp >= 0xD800 && cp <= 0xDFFF)
-                return fail("Unpaired surrogate in \\uXXXX escape", u);
-            if (out)
+             * field). They have no UTF-8 form: remember the first one and
+             * fail once the rest parsed, so that Python's own errors come
+             * first. */
+            if (cp >= 0xD800 && cp <= 0xDFFF) {
+                if (surrogate_pos_ == npos)
+                    surrogate_pos_ = u;
+            } else if (out) {
                 utf8_append(*out, cp);
+            }
         }
     }
 
@@ -571,6 +579,7 @@ private:
     Fields *fields_ = nullptr;
     std::size_t members_ = 0;
     bool too_many_ = false;
+    std::size_t surrogate_pos_ = npos; /* the first unpaired surrogate */
     std::string err_msg_;
     std::size_t err_pos_ = npos;
 };

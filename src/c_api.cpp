@@ -6,6 +6,9 @@
 
 #include "call.h"
 #include "jwt.h"
+#include "protect.h"
+#include "tokens.h"
+#include "endpoint_util.h"
 #include "responses.h"
 #include "restauth.h"
 #include "validation.h"
@@ -16,6 +19,10 @@ struct restauth_keyset_s {
 
 struct restauth_api_s {
     restauth::Api api;
+};
+
+struct restauth_identity_s {
+    restauth::Identity identity;
 };
 
 struct restauth_call_s {
@@ -253,19 +260,92 @@ void restauth_call_log_line(const restauth_call_t *call, size_t i, int *level, r
     *msg = view(line.text);
 }
 
+restauth_token_status_t restauth_protect_verify(const restauth_api_t *api, restauth_str_t authorization,
+                                                restauth_str_t cookie, int64_t now,
+                                                restauth_identity_t **identity)
+{
+    try {
+        const restauth::Settings &s = api->api.settings;
+        std::string token;
+        restauth_token_status_t status =
+            restauth::extract_access_token(s, to_view(authorization), to_view(cookie), token);
+        if (status != RESTAUTH_TOKEN_OK) return status;
+
+        restauth::JsonPtr claims;
+        std::string why;
+        switch (restauth::verify_token(api->api, token, now, "access", claims, why)) {
+        case restauth::TokenCheck::Ok: break;
+        case restauth::TokenCheck::WrongType: return RESTAUTH_TOKEN_WRONG_TYPE;
+        case restauth::TokenCheck::Invalid: return RESTAUTH_TOKEN_INVALID;
+        }
+        auto out = std::make_unique<restauth_identity_s>();
+        out->identity.claims = std::move(claims);
+        *identity = out.release();
+        return RESTAUTH_TOKEN_OK;
+    } catch (...) {
+        return RESTAUTH_TOKEN_INVALID;
+    }
+}
+
+void restauth_identity_destroy(restauth_identity_t *identity)
+{
+    delete identity;
+}
+
+int restauth_identity_claim(restauth_identity_t *identity, restauth_str_t path, restauth_str_t *value)
+{
+    try {
+        std::string text;
+        if (!restauth::claim_text(identity->identity.claims.get(), to_view(path), text)) return 0;
+        identity->identity.values.push_back(std::move(text));
+        *value = view(identity->identity.values.back());
+        return 1;
+    } catch (...) {
+        return 0;
+    }
+}
+
+restauth_str_t restauth_token_error_body(restauth_token_status_t status)
+{
+    static const std::string missing = R"({"detail": "Authentication credentials were not provided."})";
+    static const std::string bad_header =
+        R"({"detail": "Authorization header must contain two space-delimited values", "code": "bad_authorization_header"})";
+    static const std::string invalid = restauth::token_not_valid_body("Token is invalid or expired");
+    static const std::string wrong_type = restauth::token_not_valid_body("Token has wrong type");
+    switch (status) {
+    case RESTAUTH_TOKEN_MISSING: return view(missing);
+    case RESTAUTH_TOKEN_BAD_HEADER: return view(bad_header);
+    case RESTAUTH_TOKEN_WRONG_TYPE: return view(wrong_type);
+    default: return view(invalid);
+    }
+}
+
+restauth_str_t restauth_token_challenge(restauth_token_status_t status)
+{
+    // RFC 6750 section 3: no error code when no credentials were presented.
+    static const std::string plain = "Bearer realm=\"api\"";
+    static const std::string invalid = "Bearer realm=\"api\", error=\"invalid_token\"";
+    static const std::string bad_request = "Bearer realm=\"api\", error=\"invalid_request\"";
+    switch (status) {
+    case RESTAUTH_TOKEN_MISSING: return view(plain);
+    case RESTAUTH_TOKEN_BAD_HEADER: return view(bad_request);
+    default: return view(invalid);
+    }
+}
+
 restauth_str_t restauth_error_body(int status)
 {
     // Static storage: the shim sends these without owning them.
-    static const std::string bodies[] = {
-        restauth::error_body(400), restauth::error_body(413), restauth::error_body(415),
-        restauth::error_body(503), restauth::error_body(500)};
-    switch (status) {
-    case 400: return view(bodies[0]);
-    case 413: return view(bodies[1]);
-    case 415: return view(bodies[2]);
-    case 503: return view(bodies[3]);
-    default: return view(bodies[4]);
+    static const int statuses[] = {400, 401, 403, 404, 405, 413, 415, 429, 503, 500};
+    static const std::vector<std::string> bodies = [] {
+        std::vector<std::string> out;
+        for (int s : statuses) out.push_back(restauth::error_body(s));
+        return out;
+    }();
+    for (size_t i = 0; i < bodies.size(); i++) {
+        if (statuses[i] == status) return view(bodies[i]);
     }
+    return view(bodies.back());
 }
 
 }  // extern "C"

@@ -2,7 +2,7 @@
 
 namespace restauth {
 
-/* ---- cJSON ownership ---------------------------------------------------- */
+/* ---- cJSON ---------------------------------------------------------------- */
 
 JsonPtr json_parse(std::string_view text)
 {

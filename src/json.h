@@ -1,7 +1,7 @@
 /*
- * JSON helpers: an owning pointer for cJSON trees, a small writer for
- * response bodies, and the DRF error shapes ({"detail": ...} and
- * {"field": ["message", ...]}).
+ * JSON helpers: cJSON parsing and printing (JsonPtr, the owning pointer,
+ * is in json_ptr.h), a small writer for response bodies, and the DRF error
+ * shapes ({"detail": ...} and {"field": ["message", ...]}).
  *
  * Output follows the contract's examples (/work/shared/API.md), which are
  * Python's json.dumps() defaults: ": " and ", " separators. Strings are
@@ -21,7 +21,6 @@
 #include "json_ptr.h"
 
 #include <cstddef>
-#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -29,9 +28,7 @@
 
 namespace restauth {
 
-/* ---- cJSON ownership ---------------------------------------------------- */
-
-/* JsonPtr, the owning pointer, lives in json_ptr.h. */
+/* ---- cJSON ---------------------------------------------------------------- */
 
 /* Parses `text` with cJSON; null on malformed input or allocation failure.
  * cJSON is lenient (it accepts e.g. leading zeros and raw control

@@ -154,6 +154,40 @@ RESTAUTH_API size_t restauth_call_log_count(const restauth_call_t *call);
 RESTAUTH_API void restauth_call_log_line(const restauth_call_t *call,
     size_t i, int *level, restauth_str_t *msg);
 
+/* ---- protecting other locations: stateless access-token checks ---------- */
+
+typedef enum {
+    RESTAUTH_TOKEN_OK = 0,
+    RESTAUTH_TOKEN_MISSING,       /* no Bearer header and no access cookie */
+    RESTAUTH_TOKEN_BAD_HEADER,    /* "Bearer" with no or several values */
+    RESTAUTH_TOKEN_INVALID,       /* signature, alg, exp/nbf, iss/aud, size */
+    RESTAUTH_TOKEN_WRONG_TYPE     /* a refresh token */
+} restauth_token_status_t;
+
+typedef struct restauth_identity_s  restauth_identity_t;
+
+/* Verifies the caller's access token (Authorization: Bearer, else the
+ * access cookie).  On RESTAUTH_TOKEN_OK *identity owns the verified claims
+ * and must be destroyed by the caller. */
+RESTAUTH_API restauth_token_status_t restauth_protect_verify(
+    const restauth_api_t *api, restauth_str_t authorization,
+    restauth_str_t cookie, int64_t now, restauth_identity_t **identity);
+RESTAUTH_API void restauth_identity_destroy(restauth_identity_t *identity);
+
+/* A claim as header-safe text: strings as they are, numbers in JSON form,
+ * booleans as true/false, arrays joined with ","; "a.b" reads nested
+ * objects.  Returns 0 when the claim is absent, is an object, or would put
+ * a control character into a header.  The value lives as long as the
+ * identity. */
+RESTAUTH_API int restauth_identity_claim(restauth_identity_t *identity,
+    restauth_str_t path, restauth_str_t *value);
+
+/* The 401 JSON body for a token status; its WWW-Authenticate value. */
+RESTAUTH_API restauth_str_t restauth_token_error_body(
+    restauth_token_status_t status);
+RESTAUTH_API restauth_str_t restauth_token_challenge(
+    restauth_token_status_t status);
+
 /* Ready-made JSON error bodies for answers the shim gives on its own. */
 RESTAUTH_API restauth_str_t restauth_error_body(int status);
 

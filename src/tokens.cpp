@@ -125,38 +125,55 @@ bool claim_matches(const cJSON *claims, const char *name, const std::string &exp
 
 }  // namespace
 
-TokenCheck check_token(Call &call, std::string_view token, std::string_view expected_type,
-                       VerifiedToken &out)
+TokenCheck verify_token(const Api &api, std::string_view token, int64_t now, std::string_view expected_type,
+                        JsonPtr &claims, std::string &why)
 {
-    const Settings &s = call.settings();
-    JsonPtr claims;
-    JwtStatus status = call.api().keys->verify(token, call.now(), s.leeway, claims);
+    const Settings &s = api.settings;
+    JwtStatus status = api.keys->verify(token, now, s.leeway, claims);
     if (status != JwtStatus::Ok) {
-        call.log(RESTAUTH_LOG_INFO, std::string("token rejected: ") + jwt_status_name(status));
+        why = jwt_status_name(status);
         return TokenCheck::Invalid;
     }
     if (!s.issuer.empty() && !claim_matches(claims.get(), "iss", s.issuer)) {
-        call.log(RESTAUTH_LOG_INFO, "token rejected: wrong issuer");
+        why = "wrong issuer";
         return TokenCheck::Invalid;
     }
     if (!s.audience.empty() && !claim_matches(claims.get(), "aud", s.audience)) {
-        call.log(RESTAUTH_LOG_INFO, "token rejected: wrong audience");
+        why = "wrong audience";
         return TokenCheck::Invalid;
+    }
+    std::string type;
+    if (!claim_string(claims.get(), "token_type", type)) {
+        why = "no token_type";
+        return TokenCheck::Invalid;
+    }
+    if (!expected_type.empty() && type != expected_type) {
+        why = "wrong token type";
+        return TokenCheck::WrongType;
+    }
+    return TokenCheck::Ok;
+}
+
+TokenCheck check_token(Call &call, std::string_view token, std::string_view expected_type,
+                       VerifiedToken &out)
+{
+    JsonPtr claims;
+    std::string why;
+    TokenCheck check = verify_token(call.api(), token, call.now(), expected_type, claims, why);
+    if (check != TokenCheck::Ok) {
+        call.log(RESTAUTH_LOG_INFO, "token rejected: " + why);
+        return check;
     }
     const cJSON *uid = cJSON_GetObjectItemCaseSensitive(claims.get(), "user_id");
     const cJSON *exp = cJSON_GetObjectItemCaseSensitive(claims.get(), "exp");
-    if (!claim_string(claims.get(), "token_type", out.token_type) ||
-        !claim_string(claims.get(), "jti", out.jti) || !cJSON_IsNumber(uid) || !cJSON_IsNumber(exp)) {
+    if (!claim_string(claims.get(), "jti", out.jti) || !cJSON_IsNumber(uid) || !cJSON_IsNumber(exp)) {
         call.log(RESTAUTH_LOG_INFO, "token rejected: missing claims");
         return TokenCheck::Invalid;
     }
+    claim_string(claims.get(), "token_type", out.token_type);
     claim_string(claims.get(), "sid", out.sid);
     out.user_id = static_cast<int64_t>(uid->valuedouble);
     out.exp = static_cast<int64_t>(exp->valuedouble);
-    if (!expected_type.empty() && out.token_type != expected_type) {
-        call.log(RESTAUTH_LOG_INFO, "token rejected: wrong token type");
-        return TokenCheck::WrongType;
-    }
     out.claims = std::move(claims);
     return TokenCheck::Ok;
 }

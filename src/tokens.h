@@ -41,7 +41,13 @@ struct VerifiedToken {
 };
 
 // Signature, algorithm, time claims (with leeway), iss/aud when configured,
-// and the expected token_type ("" accepts both).  Logs why a token failed.
+// and the expected token_type ("" accepts both).  `why` names the failure
+// for logs.  The one verification path for the API and restauth_protect.
+TokenCheck verify_token(const Api &api, std::string_view token, int64_t now, std::string_view expected_type,
+                        JsonPtr &claims, std::string &why);
+
+// verify_token for an API call, reading the claims simplejwt defines; logs
+// why a token failed.
 TokenCheck check_token(Call &call, std::string_view token, std::string_view expected_type,
                        VerifiedToken &out);
 

@@ -6,11 +6,11 @@
 #include <string>
 #include <vector>
 
+#include "json.h"
+
 extern "C" {
 #include <cmocka.h>
 }
-
-#include "json.h"
 
 using namespace restauth;
 
