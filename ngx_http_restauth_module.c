@@ -1870,7 +1870,7 @@ ngx_http_restauth_deny(ngx_http_request_t *r,
         && (r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD)))
     {
         escape = 2 * ngx_escape_uri(NULL, r->unparsed_uri.data,
-                                    r->unparsed_uri.len, NGX_ESCAPE_ARGS);
+                                    r->unparsed_uri.len, NGX_ESCAPE_URI_COMPONENT);
         len = rlcf->login_url.len + sizeof("?next=") - 1
               + r->unparsed_uri.len + escape;
 
@@ -1893,7 +1893,7 @@ ngx_http_restauth_deny(ngx_http_request_t *r,
                ? '&' : '?';
         p = ngx_cpymem(p, "next=", 5);
         p = (u_char *) ngx_escape_uri(p, r->unparsed_uri.data,
-                                      r->unparsed_uri.len, NGX_ESCAPE_ARGS);
+                                      r->unparsed_uri.len, NGX_ESCAPE_URI_COMPONENT);
         h->value.len = p - h->value.data;
 
         r->headers_out.location = h;

@@ -423,6 +423,7 @@ Task<void> registration(Call &call)
     long long id = created[0].integer;
     if (id <= 0) {
         // Lost a race with a concurrent registration of the same name/address.
+        call.log(RESTAUTH_LOG_INFO, "registration lost a race for a username or address");
         if (id == -1 || id == -3) errors.add("username", kUsernameTaken);
         if (id == -2 || id == -3) errors.add("email", kEmailTaken);
         if (errors.empty()) errors.add("username", kUsernameTaken);

@@ -1,0 +1,374 @@
+# restauth_protect in front of an upstream that echoes the identity headers
+# it received.  underscores_in_headers is on so look-alike names reach us.
+use Test::Nginx::Socket 'no_plan';
+
+no_shuffle();
+run_tests();
+
+__DATA__
+
+=== TEST 1: a valid token reaches the upstream as headers
+--- http_config
+    underscores_in_headers on;
+    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
+    server {
+        listen 127.0.0.1:19085;
+        location / { return 200 "uid=$http_x_auth_user_id name=$http_x_auth_username email=$http_x_auth_email\n"; }
+    }
+--- config
+    location /app/ {
+        restauth_protect on;
+        proxy_pass http://127.0.0.1:19085;
+    }
+--- request
+GET /app/page
+--- more_headers
+Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjo0MTAyNDQ0ODAwLCJpYXQiOjE3MDAwMDAwMDAsImp0aSI6IjAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAxIiwidXNlcl9pZCI6MSwic2lkIjoiYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWEiLCJ1c2VybmFtZSI6ImFsaWNlIiwiZW1haWwiOiJhbGljZUBleGFtcGxlLmNvbSJ9.QuKrEf53Fz7GU3YFTZfxzn97xJczX9b3_SaQ-B4amvk
+--- response_body
+uid=1 name=alice email=alice@example.com
+--- no_error_log
+[error]
+
+
+
+=== TEST 2: no token is a 401 JSON with a Bearer challenge
+--- http_config
+    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
+    server {
+        listen 127.0.0.1:19085;
+        location / { return 200 "upstream reached\n"; }
+    }
+--- config
+    location /app/ {
+        restauth_protect on;
+        proxy_pass http://127.0.0.1:19085;
+    }
+--- request
+GET /app/page
+--- error_code: 401
+--- response_headers
+Content-Type: application/json
+WWW-Authenticate: Bearer realm="api"
+--- response_body chomp
+{"detail": "Authentication credentials were not provided."}
+
+
+
+=== TEST 3: expired, tampered, wrong-key and alg-none tokens
+--- http_config
+    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
+    server {
+        listen 127.0.0.1:19085;
+        location / { return 200 "upstream reached\n"; }
+    }
+--- config
+    location /app/ {
+        restauth_protect on;
+        proxy_pass http://127.0.0.1:19085;
+    }
+--- request eval
+["GET /app/a", "GET /app/b", "GET /app/c", "GET /app/d"]
+--- more_headers eval
+[
+"Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjoxMDAwMDAwMDAwLCJpYXQiOjE3MDAwMDAwMDAsImp0aSI6IjAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAxIiwidXNlcl9pZCI6MSwic2lkIjoiYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWEiLCJ1c2VybmFtZSI6ImFsaWNlIiwiZW1haWwiOiJhbGljZUBleGFtcGxlLmNvbSJ9.slv2H9JV6OSt3L4hTXwqU15ZRqsPCuKuskGv59yZLhI",
+"Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjo0MTAyNDQ0ODAwLCJpYXQiOjE3MDAwMDAwMDAsImp0aSI6IjAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAxIiwidXNlcl9pZCI6Miwic2lkIjoiYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWEiLCJ1c2VybmFtZSI6ImFsaWNlIiwiZW1haWwiOiJhbGljZUBleGFtcGxlLmNvbSJ9.QuKrEf53Fz7GU3YFTZfxzn97xJczX9b3_SaQ-B4amvk",
+"Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjo0MTAyNDQ0ODAwLCJpYXQiOjE3MDAwMDAwMDAsImp0aSI6IjAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAxIiwidXNlcl9pZCI6MSwic2lkIjoiYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWEiLCJ1c2VybmFtZSI6ImFsaWNlIiwiZW1haWwiOiJhbGljZUBleGFtcGxlLmNvbSJ9.BJbF1khsSa86JeHbeGH6nQ2RzWruAhRUcT-keHgjvE8",
+"Authorization: Bearer eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjo0MTAyNDQ0ODAwLCJpYXQiOjE3MDAwMDAwMDAsImp0aSI6IjAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAxIiwidXNlcl9pZCI6MSwic2lkIjoiYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWEiLCJ1c2VybmFtZSI6ImFsaWNlIiwiZW1haWwiOiJhbGljZUBleGFtcGxlLmNvbSJ9.",
+]
+--- error_code eval
+[401, 401, 401, 401]
+--- response_headers eval
+[
+qq{WWW-Authenticate: Bearer realm="api", error="invalid_token"},
+qq{WWW-Authenticate: Bearer realm="api", error="invalid_token"},
+qq{WWW-Authenticate: Bearer realm="api", error="invalid_token"},
+qq{WWW-Authenticate: Bearer realm="api", error="invalid_token"},
+]
+--- response_body eval
+[
+qq({"detail": "Given token not valid for any token type", "code": "token_not_valid", "messages": [{"token_class": "AccessToken", "token_type": "access", "message": "Token is invalid or expired"}]}),
+qq({"detail": "Given token not valid for any token type", "code": "token_not_valid", "messages": [{"token_class": "AccessToken", "token_type": "access", "message": "Token is invalid or expired"}]}),
+qq({"detail": "Given token not valid for any token type", "code": "token_not_valid", "messages": [{"token_class": "AccessToken", "token_type": "access", "message": "Token is invalid or expired"}]}),
+qq({"detail": "Given token not valid for any token type", "code": "token_not_valid", "messages": [{"token_class": "AccessToken", "token_type": "access", "message": "Token is invalid or expired"}]}),
+]
+
+
+
+=== TEST 4: a refresh token is the wrong type
+--- http_config
+    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
+    server {
+        listen 127.0.0.1:19085;
+        location / { return 200 "upstream reached\n"; }
+    }
+--- config
+    location /app/ {
+        restauth_protect on;
+        proxy_pass http://127.0.0.1:19085;
+    }
+--- request
+GET /app/page
+--- more_headers
+Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoicmVmcmVzaCIsImV4cCI6NDEwMjQ0NDgwMCwiaWF0IjoxNzAwMDAwMDAwLCJqdGkiOiJhMWExYTFhMWExYTFhMWExYTFhMWExYTFhMWExYTFhMSIsInVzZXJfaWQiOjEsInNpZCI6ImFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhIn0.lW0vPm4iZUJ2KFGt4pTJkHrOJeWXNEzmoXaQ7xoQYyA
+--- error_code: 401
+--- response_body chomp
+{"detail": "Given token not valid for any token type", "code": "token_not_valid", "messages": [{"token_class": "AccessToken", "token_type": "access", "message": "Token has wrong type"}]}
+
+
+
+=== TEST 5: the access cookie is accepted; the header wins over it
+--- http_config
+    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
+    restauth_cookie_access access_token;
+    server {
+        listen 127.0.0.1:19085;
+        location / { return 200 "uid=$http_x_auth_user_id\n"; }
+    }
+--- config
+    location /app/ {
+        restauth_protect on;
+        proxy_pass http://127.0.0.1:19085;
+    }
+--- request eval
+["GET /app/page", "GET /app/page"]
+--- more_headers eval
+[
+"Cookie: a=b; access_token=eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjo0MTAyNDQ0ODAwLCJpYXQiOjE3MDAwMDAwMDAsImp0aSI6IjAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAxIiwidXNlcl9pZCI6MSwic2lkIjoiYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWEiLCJ1c2VybmFtZSI6ImFsaWNlIiwiZW1haWwiOiJhbGljZUBleGFtcGxlLmNvbSJ9.QuKrEf53Fz7GU3YFTZfxzn97xJczX9b3_SaQ-B4amvk",
+"Cookie: access_token=eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjo0MTAyNDQ0ODAwLCJpYXQiOjE3MDAwMDAwMDAsImp0aSI6IjAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAxIiwidXNlcl9pZCI6MSwic2lkIjoiYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWEiLCJ1c2VybmFtZSI6ImFsaWNlIiwiZW1haWwiOiJhbGljZUBleGFtcGxlLmNvbSJ9.QuKrEf53Fz7GU3YFTZfxzn97xJczX9b3_SaQ-B4amvk\nAuthorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjo0MTAyNDQ0ODAwLCJpYXQiOjE3MDAwMDAwMDAsImp0aSI6IjAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAyIiwidXNlcl9pZCI6Miwic2lkIjoiYmJiYmJiYmJiYmJiYmJiYmJiYmJiYmJiYmJiYmJiYmIiLCJ1c2VybmFtZSI6ImJvYiIsImVtYWlsIjoiYm9iQGV4YW1wbGUuY29tIn0.PU_fNJIcTSAd3H_JEYPdUMOn6iM8-dmeSzQP7yKJzqE",
+]
+--- response_body eval
+["uid=1\n", "uid=2\n"]
+
+
+
+=== TEST 6: optional mode lets anonymous requests through, still verifies tokens
+--- http_config
+    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
+    server {
+        listen 127.0.0.1:19085;
+        location / { return 200 "uid=$http_x_auth_user_id\n"; }
+    }
+--- config
+    location /app/ {
+        restauth_protect optional;
+        proxy_pass http://127.0.0.1:19085;
+    }
+--- request eval
+["GET /app/page", "GET /app/page", "GET /app/page"]
+--- more_headers eval
+["", "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjo0MTAyNDQ0ODAwLCJpYXQiOjE3MDAwMDAwMDAsImp0aSI6IjAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAxIiwidXNlcl9pZCI6MSwic2lkIjoiYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWEiLCJ1c2VybmFtZSI6ImFsaWNlIiwiZW1haWwiOiJhbGljZUBleGFtcGxlLmNvbSJ9.QuKrEf53Fz7GU3YFTZfxzn97xJczX9b3_SaQ-B4amvk", "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjoxMDAwMDAwMDAwLCJpYXQiOjE3MDAwMDAwMDAsImp0aSI6IjAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAxIiwidXNlcl9pZCI6MSwic2lkIjoiYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWEiLCJ1c2VybmFtZSI6ImFsaWNlIiwiZW1haWwiOiJhbGljZUBleGFtcGxlLmNvbSJ9.slv2H9JV6OSt3L4hTXwqU15ZRqsPCuKuskGv59yZLhI"]
+--- error_code eval
+[200, 200, 401]
+--- response_body_like eval
+["^uid=\$", "^uid=1\$", "token_not_valid"]
+
+
+
+=== TEST 7: spoofed identity headers never reach the upstream (anonymous)
+--- http_config
+    underscores_in_headers on;
+    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
+    server {
+        listen 127.0.0.1:19085;
+        location / { return 200 "uid=$http_x_auth_user_id name=$http_x_auth_username email=$http_x_auth_email role=$http_x_role\n"; }
+    }
+--- config
+    location /app/ {
+        restauth_protect optional;
+        restauth_claim_header X-Role roles;
+        proxy_pass http://127.0.0.1:19085;
+    }
+--- request
+GET /app/page
+--- more_headers
+X-Auth-User-Id: 666
+x-auth-username: mallory
+X_Auth_Email: mallory@example.com
+X-AUTH-USER-ID: 667
+x_role: admin
+--- response_body
+uid= name= email= role=
+--- error_log
+removed client header "X-Auth-User-Id"
+removed client header "X_Auth_Email"
+
+
+
+=== TEST 8: spoofed headers are replaced by the verified identity
+--- http_config
+    underscores_in_headers on;
+    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
+    server {
+        listen 127.0.0.1:19085;
+        location / { return 200 "uid=$http_x_auth_user_id name=$http_x_auth_username ua=$http_user_agent\n"; }
+    }
+--- config
+    location /app/ {
+        restauth_protect on;
+        proxy_pass http://127.0.0.1:19085;
+    }
+--- request
+GET /app/page
+--- more_headers
+X-Auth-User-Id: 666
+X_Auth_Username: mallory
+Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjo0MTAyNDQ0ODAwLCJpYXQiOjE3MDAwMDAwMDAsImp0aSI6IjAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAxIiwidXNlcl9pZCI6MSwic2lkIjoiYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWEiLCJ1c2VybmFtZSI6ImFsaWNlIiwiZW1haWwiOiJhbGljZUBleGFtcGxlLmNvbSJ9.QuKrEf53Fz7GU3YFTZfxzn97xJczX9b3_SaQ-B4amvk
+User-Agent: test-agent
+--- response_body
+uid=1 name=alice ua=test-agent
+
+
+
+=== TEST 9: claim headers: nested claims, arrays, booleans; unsafe values dropped
+--- http_config
+    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
+    server {
+        listen 127.0.0.1:19085;
+        location / { return 200 "org=$http_x_org roles=$http_x_roles staff=$http_x_staff name=$http_x_auth_username injected=$http_x_injected\n"; }
+    }
+--- config
+    location /app/ {
+        restauth_protect on;
+        restauth_claim_header X-Org org.name;
+        restauth_claim_header X-Roles roles;
+        restauth_claim_header X-Staff is_staff;
+        proxy_pass http://127.0.0.1:19085;
+    }
+--- request eval
+["GET /app/page", "GET /app/page"]
+--- more_headers eval
+["Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjo0MTAyNDQ0ODAwLCJpYXQiOjE3MDAwMDAwMDAsImp0aSI6IjAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAxIiwidXNlcl9pZCI6MSwic2lkIjoiYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWEiLCJ1c2VybmFtZSI6ImFsaWNlIiwiZW1haWwiOiJhbGljZUBleGFtcGxlLmNvbSIsIm9yZyI6eyJuYW1lIjoiYWNtZSIsImlkIjo3fSwicm9sZXMiOlsiYWRtaW4iLCJkZXYiXSwiaXNfc3RhZmYiOnRydWV9.tD1rIWWykX_SUt4_ce4ontQ_72aTEjNSu9Hxbue15oU", "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjo0MTAyNDQ0ODAwLCJpYXQiOjE3MDAwMDAwMDAsImp0aSI6IjAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAyIiwidXNlcl9pZCI6Miwic2lkIjoiYmJiYmJiYmJiYmJiYmJiYmJiYmJiYmJiYmJiYmJiYmIiLCJ1c2VybmFtZSI6ImJvYlxyXG5YLUluamVjdGVkOiAxIiwiZW1haWwiOiJib2JcclxuWC1JbmplY3RlZDogMUBleGFtcGxlLmNvbSJ9.z0cb555qZ3QOLGks8DXRpgmlOkGDPfWpuglyd4RP1Zg"]
+--- response_body eval
+[
+"org=acme roles=admin,dev staff=true name=alice injected=\n",
+"org= roles= staff= name= injected=\n",
+]
+
+
+
+=== TEST 10: restauth_require: all must hold, values are alternatives
+--- http_config
+    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
+    server {
+        listen 127.0.0.1:19085;
+        location / { return 200 "ok\n"; }
+    }
+--- config
+    location /admin/ {
+        restauth_protect on;
+        restauth_require roles admin superuser;
+        restauth_require org.name acme;
+        proxy_pass http://127.0.0.1:19085;
+    }
+--- request eval
+["GET /admin/x", "GET /admin/x"]
+--- more_headers eval
+["Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjo0MTAyNDQ0ODAwLCJpYXQiOjE3MDAwMDAwMDAsImp0aSI6IjAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAxIiwidXNlcl9pZCI6MSwic2lkIjoiYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWEiLCJ1c2VybmFtZSI6ImFsaWNlIiwiZW1haWwiOiJhbGljZUBleGFtcGxlLmNvbSIsIm9yZyI6eyJuYW1lIjoiYWNtZSIsImlkIjo3fSwicm9sZXMiOlsiYWRtaW4iLCJkZXYiXSwiaXNfc3RhZmYiOnRydWV9.tD1rIWWykX_SUt4_ce4ontQ_72aTEjNSu9Hxbue15oU", "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjo0MTAyNDQ0ODAwLCJpYXQiOjE3MDAwMDAwMDAsImp0aSI6IjAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAxIiwidXNlcl9pZCI6MSwic2lkIjoiYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWEiLCJ1c2VybmFtZSI6ImFsaWNlIiwiZW1haWwiOiJhbGljZUBleGFtcGxlLmNvbSJ9.QuKrEf53Fz7GU3YFTZfxzn97xJczX9b3_SaQ-B4amvk"]
+--- error_code eval
+[200, 403]
+--- response_body eval
+["ok\n", qq({"detail": "You do not have permission to perform this action."})]
+
+
+
+=== TEST 11: browsers are redirected to the login page with the original URI
+--- http_config
+    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
+    server {
+        listen 127.0.0.1:19085;
+        location / { return 200 "ok\n"; }
+    }
+--- config
+    location /app/ {
+        restauth_protect on;
+        restauth_login_url /login.html;
+        proxy_pass http://127.0.0.1:19085;
+    }
+--- request eval
+["GET /app/page?x=1&y=2", "GET /app/page?x=1"]
+--- more_headers eval
+["Accept: text/html,application/xhtml+xml", "Accept: application/json"]
+--- error_code eval
+[302, 401]
+--- response_headers eval
+["Location: http://localhost:\$ServerPort/login.html?next=%2Fapp%2Fpage%3Fx%3D1%26y%3D2", "Location:"]
+
+
+
+=== TEST 12: variables in proxy_set_header and log_format
+--- http_config
+    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
+    log_format restauth_fmt "restauth-access status=$restauth_token_status uid=$restauth_user_id name=$restauth_claim_username";
+    server {
+        listen 127.0.0.1:19085;
+        location / { return 200 "user=$http_x_user name=$http_x_name\n"; }
+    }
+--- config
+    location /app/ {
+        restauth_protect optional;
+        proxy_set_header X-User $restauth_user_id;
+        proxy_set_header X-Name $restauth_claim_username;
+        access_log logs/error.log restauth_fmt;
+        proxy_pass http://127.0.0.1:19085;
+    }
+--- request
+GET /app/page
+--- more_headers
+Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjo0MTAyNDQ0ODAwLCJpYXQiOjE3MDAwMDAwMDAsImp0aSI6IjAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAxIiwidXNlcl9pZCI6MSwic2lkIjoiYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWEiLCJ1c2VybmFtZSI6ImFsaWNlIiwiZW1haWwiOiJhbGljZUBleGFtcGxlLmNvbSJ9.QuKrEf53Fz7GU3YFTZfxzn97xJczX9b3_SaQ-B4amvk
+--- response_body
+user=1 name=alice
+--- error_log
+restauth-access status=valid uid=1 name=alice
+
+
+
+=== TEST 13: the identity survives an internal redirect
+--- http_config
+    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
+    server {
+        listen 127.0.0.1:19085;
+        location / { return 200 "uid=$http_x_auth_user_id\n"; }
+    }
+--- config
+    location /app/ {
+        restauth_protect on;
+        try_files /nonexistent @backend;
+    }
+    location @backend {
+        restauth_protect on;
+        proxy_pass http://127.0.0.1:19085;
+    }
+--- request
+GET /app/page
+--- more_headers
+Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjo0MTAyNDQ0ODAwLCJpYXQiOjE3MDAwMDAwMDAsImp0aSI6IjAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAxIiwidXNlcl9pZCI6MSwic2lkIjoiYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWEiLCJ1c2VybmFtZSI6ImFsaWNlIiwiZW1haWwiOiJhbGljZUBleGFtcGxlLmNvbSJ9.QuKrEf53Fz7GU3YFTZfxzn97xJczX9b3_SaQ-B4amvk
+--- response_body
+uid=1
+
+
+
+=== TEST 14: the API location is not affected by an inherited restauth_protect
+--- http_config
+    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
+    restauth_protect on;
+--- config
+    location /auth/ { restauth_api; }
+--- request
+GET /auth/health/
+--- response_body chomp
+{"redis": "ok"}
+
+
+
+=== TEST 15: a claim header may not shadow a header nginx interprets
+--- http_config
+    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
+--- config
+    location /app/ {
+        restauth_protect on;
+        restauth_claim_header Authorization sub;
+    }
+--- must_die
+--- error_log
+cannot set a header nginx itself interprets
