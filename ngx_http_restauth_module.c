@@ -71,6 +71,7 @@ typedef struct {
     ngx_uint_t                 password_min_length;
     ngx_flag_t                 old_password_field;
     ngx_flag_t                 logout_on_password_change;
+    ngx_flag_t                 csrf;
     size_t                     max_body_size;
 
     ngx_array_t               *claim_headers;   /* of ..._claim_header_t */
@@ -460,6 +461,13 @@ static ngx_command_t  ngx_http_restauth_commands[] = {
       ngx_conf_set_flag_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_restauth_loc_conf_t, logout_on_password_change),
+      NULL },
+
+    { ngx_string("restauth_csrf"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_restauth_loc_conf_t, csrf),
       NULL },
 
     { ngx_string("restauth_max_body_size"),
@@ -1861,6 +1869,17 @@ ngx_http_restauth_deny(ngx_http_request_t *r,
 
     static ngx_str_t  accept_name = ngx_string("Accept");
 
+    if (ngx_http_discard_request_body(r) != NGX_OK) {
+        r->keepalive = 0;
+    }
+
+    if (status == RESTAUTH_TOKEN_CSRF_FAILED) {
+        rc = ngx_http_restauth_send_json(r, NGX_HTTP_FORBIDDEN,
+                                         restauth_token_error_body(status));
+        ngx_http_finalize_request(r, rc);
+        return NGX_DONE;
+    }
+
     accept = ngx_http_restauth_find_header(r, &accept_name);
 
     /* Browsers navigating to a page go to the login page instead. */
@@ -1913,10 +1932,6 @@ ngx_http_restauth_deny(ngx_http_request_t *r,
     h->value.data = (u_char *) challenge.data;
     h->value.len = challenge.len;
 
-    if (ngx_http_discard_request_body(r) != NGX_OK) {
-        r->keepalive = 0;
-    }
-
     rc = ngx_http_restauth_send_json(r, NGX_HTTP_UNAUTHORIZED,
                                      restauth_token_error_body(status));
     ngx_http_finalize_request(r, rc);
@@ -1929,9 +1944,11 @@ static ngx_int_t
 ngx_http_restauth_access_handler(ngx_http_request_t *r)
 {
     ngx_int_t                         rc;
-    restauth_str_t                    authorization, cookie;
+    restauth_credentials_t            cred;
     ngx_http_restauth_loc_conf_t     *rlcf;
     ngx_http_restauth_protect_ctx_t  *pctx;
+
+    static ngx_str_t  csrf_header = ngx_string("X-CSRFToken");
 
     rlcf = ngx_http_get_module_loc_conf(r, ngx_http_restauth_module);
 
@@ -1949,20 +1966,21 @@ ngx_http_restauth_access_handler(ngx_http_request_t *r)
 
         ngx_http_restauth_strip_headers(r, rlcf);
 
-        authorization.data = "";
-        authorization.len = 0;
+        ngx_memzero(&cred, sizeof(restauth_credentials_t));
 
-        if (r->headers_in.authorization) {
-            ngx_http_restauth_str(&authorization,
-                                  &r->headers_in.authorization->value);
-        }
+        ngx_http_restauth_str(&cred.method, &r->method_name);
+        ngx_http_restauth_str(&cred.authorization,
+                              r->headers_in.authorization
+                              ? &r->headers_in.authorization->value : NULL);
+        ngx_http_restauth_str(&cred.csrf_header,
+                              ngx_http_restauth_find_header(r, &csrf_header));
+        cred.now = ngx_time();
 
-        if (ngx_http_restauth_cookies(r, &cookie) != NGX_OK) {
+        if (ngx_http_restauth_cookies(r, &cred.cookie) != NGX_OK) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        pctx->status = restauth_protect_verify(rlcf->core, authorization,
-                                               cookie, ngx_time(),
+        pctx->status = restauth_protect_verify(rlcf->core, &cred,
                                                &pctx->identity);
 
         if (pctx->status == RESTAUTH_TOKEN_OK
@@ -1979,7 +1997,9 @@ ngx_http_restauth_access_handler(ngx_http_request_t *r)
                           pctx->status == RESTAUTH_TOKEN_WRONG_TYPE
                           ? "wrong type"
                           : pctx->status == RESTAUTH_TOKEN_BAD_HEADER
-                            ? "malformed Authorization header" : "invalid");
+                            ? "malformed Authorization header"
+                            : pctx->status == RESTAUTH_TOKEN_CSRF_FAILED
+                              ? "CSRF check failed" : "invalid");
         }
     }
 
@@ -2386,6 +2406,7 @@ ngx_http_restauth_create_loc_conf(ngx_conf_t *cf)
     rlcf->password_min_length = NGX_CONF_UNSET_UINT;
     rlcf->old_password_field = NGX_CONF_UNSET;
     rlcf->logout_on_password_change = NGX_CONF_UNSET;
+    rlcf->csrf = NGX_CONF_UNSET;
     rlcf->max_body_size = NGX_CONF_UNSET_SIZE;
 
     /*
@@ -2484,6 +2505,7 @@ ngx_http_restauth_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                          0);
     ngx_conf_merge_value(conf->logout_on_password_change,
                          prev->logout_on_password_change, 1);
+    ngx_conf_merge_value(conf->csrf, prev->csrf, 1);
     ngx_conf_merge_size_value(conf->max_body_size, prev->max_body_size,
                               16384);
 
@@ -2548,6 +2570,7 @@ ngx_http_restauth_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     s.cookie_secure = (int) conf->cookie_secure;
     s.old_password_field = (int) conf->old_password_field;
     s.logout_on_password_change = (int) conf->logout_on_password_change;
+    s.csrf = (int) conf->csrf;
 
     conf->core = restauth_api_create(&s, conf->keys, err, sizeof(err));
 

@@ -36,6 +36,7 @@ struct Settings {
     bool cookie_secure = false;
     bool old_password_field = false;
     bool logout_on_password_change = true;
+    bool csrf = true;  // only ever applies to cookie-authenticated requests
 };
 
 struct Api {

@@ -540,13 +540,11 @@ private:
                     }
                     (*fields_)[std::move(name)] = std::move(member);
                 }
-                skip_ws(j);
-                if (at(j, '}'))
+                bool closed;
+                if (!after_item(j, '}', closed))
+                    return false;
+                if (closed)
                     break;
-                if (!at(j, ','))
-                    return fail("Expecting ',' delimiter", j);
-                ++j;
-                skip_ws(j);
             }
         }
         i = j + 1;
@@ -561,16 +559,29 @@ private:
             for (;;) {
                 if (!value(j, depth, nullptr, nullptr))
                     return false;
-                skip_ws(j);
-                if (at(j, ']'))
+                bool closed;
+                if (!after_item(j, ']', closed))
+                    return false;
+                if (closed)
                     break;
-                if (!at(j, ','))
-                    return fail("Expecting ',' delimiter", j);
-                ++j;
-                skip_ws(j);
             }
         }
         i = j + 1;
+        return true;
+    }
+
+    /* After a member or element: at the closing bracket (closed), or past
+     * the ',' and the whitespace after it. */
+    bool after_item(std::size_t &j, char close, bool &closed)
+    {
+        skip_ws(j);
+        closed = at(j, close);
+        if (closed)
+            return true;
+        if (!at(j, ','))
+            return fail("Expecting ',' delimiter", j);
+        ++j;
+        skip_ws(j);
         return true;
     }
 

@@ -122,6 +122,7 @@ restauth_api_t *restauth_api_create(const restauth_settings_t *s, const restauth
         out.cookie_secure = s->cookie_secure != 0;
         out.old_password_field = s->old_password_field != 0;
         out.logout_on_password_change = s->logout_on_password_change != 0;
+        out.csrf = s->csrf != 0;
         api->api.keys = &keys->keys;
 
         std::string file = to_string(s->common_passwords_file);
@@ -260,16 +261,18 @@ void restauth_call_log_line(const restauth_call_t *call, size_t i, int *level, r
     *msg = view(line.text);
 }
 
-restauth_token_status_t restauth_protect_verify(const restauth_api_t *api, restauth_str_t authorization,
-                                                restauth_str_t cookie, int64_t now,
+restauth_token_status_t restauth_protect_verify(const restauth_api_t *api,
+                                                const restauth_credentials_t *credentials,
                                                 restauth_identity_t **identity)
 {
     try {
         const restauth::Settings &s = api->api.settings;
         std::string token;
-        restauth_token_status_t status =
-            restauth::extract_access_token(s, to_view(authorization), to_view(cookie), token);
+        bool from_cookie = false;
+        restauth_token_status_t status = restauth::extract_access_token(
+            s, to_view(credentials->authorization), to_view(credentials->cookie), token, &from_cookie);
         if (status != RESTAUTH_TOKEN_OK) return status;
+        int64_t now = credentials->now;
 
         restauth::JsonPtr claims;
         std::string why;
@@ -278,6 +281,12 @@ restauth_token_status_t restauth_protect_verify(const restauth_api_t *api, resta
         case restauth::TokenCheck::WrongType: return RESTAUTH_TOKEN_WRONG_TYPE;
         case restauth::TokenCheck::Invalid: return RESTAUTH_TOKEN_INVALID;
         }
+        if (from_cookie && restauth::is_unsafe_method(to_view(credentials->method)) &&
+            restauth::check_csrf(s, to_view(credentials->cookie), to_view(credentials->csrf_header)) !=
+                restauth::CsrfCheck::Ok) {
+            return RESTAUTH_TOKEN_CSRF_FAILED;
+        }
+
         auto out = std::make_unique<restauth_identity_s>();
         out->identity.claims = std::move(claims);
         *identity = out.release();
@@ -312,7 +321,9 @@ restauth_str_t restauth_token_error_body(restauth_token_status_t status)
         R"({"detail": "Authorization header must contain two space-delimited values", "code": "bad_authorization_header"})";
     static const std::string invalid = restauth::token_not_valid_body("Token is invalid or expired");
     static const std::string wrong_type = restauth::token_not_valid_body("Token has wrong type");
+    static const std::string csrf = R"({"detail": "CSRF Failed: CSRF token missing or incorrect."})";
     switch (status) {
+    case RESTAUTH_TOKEN_CSRF_FAILED: return view(csrf);
     case RESTAUTH_TOKEN_MISSING: return view(missing);
     case RESTAUTH_TOKEN_BAD_HEADER: return view(bad_header);
     case RESTAUTH_TOKEN_WRONG_TYPE: return view(wrong_type);

@@ -55,6 +55,7 @@ Task<std::optional<Caller>> authenticate(Call &call)
     }
     if (token.empty() && !call.settings().cookie_access.empty()) {
         token = cookie_value(req.cookie, call.settings().cookie_access);
+        if (!token.empty() && !csrf_passes(call)) co_return std::nullopt;
     }
     if (token.empty()) {
         respond_unauthorized(call, "{\"detail\": \"Authentication credentials were not provided.\"}");

@@ -181,6 +181,7 @@ Task<void> logout(Call &call)
     optional_char(fields, "refresh", refresh, errors);
     if (refresh.empty() && !call.settings().cookie_refresh.empty()) {
         refresh = cookie_value(call.request().cookie, call.settings().cookie_refresh);
+        if (!refresh.empty() && !csrf_passes(call)) co_return;
     }
     if (refresh.empty()) {
         respond_unauthorized(call, R"({"detail": "Refresh token was not included in request data."})");

@@ -69,6 +69,7 @@ Task<void> token_refresh(Call &call)
     auto given = get_char_field(fields, "refresh", refresh);
     if (refresh.empty() && !s.cookie_refresh.empty()) {
         refresh = cookie_value(call.request().cookie, s.cookie_refresh);
+        if (!refresh.empty() && !csrf_passes(call)) co_return;
     }
     if (refresh.empty()) {
         if (given == FieldState::Blank) {

@@ -93,6 +93,8 @@ public:
 
 private:
     void before_value();
+    JsonWriter &open(char bracket);
+    JsonWriter &close(char bracket);
 
     std::string out_;
     std::vector<bool> has_items_; /* one per open container */

@@ -9,8 +9,9 @@
 namespace restauth {
 
 restauth_token_status_t extract_access_token(const Settings &settings, std::string_view authorization,
-                                             std::string_view cookie, std::string &token)
+                                             std::string_view cookie, std::string &token, bool *from_cookie)
 {
+    if (from_cookie) *from_cookie = false;
     if (!authorization.empty()) {
         size_t sp = authorization.find(' ');
         if (authorization.substr(0, sp) == "Bearer") {
@@ -22,7 +23,10 @@ restauth_token_status_t extract_access_token(const Settings &settings, std::stri
     }
     if (!settings.cookie_access.empty()) {
         token = cookie_value(cookie, settings.cookie_access);
-        if (!token.empty()) return RESTAUTH_TOKEN_OK;
+        if (!token.empty()) {
+            if (from_cookie) *from_cookie = true;
+            return RESTAUTH_TOKEN_OK;
+        }
     }
     return RESTAUTH_TOKEN_MISSING;
 }

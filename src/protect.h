@@ -19,7 +19,8 @@ struct Identity {
 
 // The token a request presents: Bearer header first, else the access cookie.
 restauth_token_status_t extract_access_token(const Settings &settings, std::string_view authorization,
-                                             std::string_view cookie, std::string &token);
+                                             std::string_view cookie, std::string &token,
+                                             bool *from_cookie = nullptr);
 
 // nullptr-safe lookup of "a.b.c" rendered as header-safe text.
 bool claim_text(const cJSON *claims, std::string_view path, std::string &out);

@@ -77,6 +77,7 @@ typedef struct {
     int              cookie_secure;
     int              old_password_field;
     int              logout_on_password_change;
+    int              csrf;                  /* double-submit for cookie auth */
 } restauth_settings_t;
 
 
@@ -161,17 +162,27 @@ typedef enum {
     RESTAUTH_TOKEN_MISSING,       /* no Bearer header and no access cookie */
     RESTAUTH_TOKEN_BAD_HEADER,    /* "Bearer" with no or several values */
     RESTAUTH_TOKEN_INVALID,       /* signature, alg, exp/nbf, iss/aud, size */
-    RESTAUTH_TOKEN_WRONG_TYPE     /* a refresh token */
+    RESTAUTH_TOKEN_WRONG_TYPE,    /* a refresh token */
+    RESTAUTH_TOKEN_CSRF_FAILED    /* cookie auth, unsafe method, bad CSRF */
 } restauth_token_status_t;
 
 typedef struct restauth_identity_s  restauth_identity_t;
 
+typedef struct {
+    restauth_str_t   method;
+    restauth_str_t   authorization;
+    restauth_str_t   cookie;
+    restauth_str_t   csrf_header;   /* X-CSRFToken */
+    int64_t          now;
+} restauth_credentials_t;
+
 /* Verifies the caller's access token (Authorization: Bearer, else the
- * access cookie).  On RESTAUTH_TOKEN_OK *identity owns the verified claims
- * and must be destroyed by the caller. */
+ * access cookie, which for unsafe methods also needs the CSRF header).  On
+ * RESTAUTH_TOKEN_OK *identity owns the verified claims and must be
+ * destroyed by the caller. */
 RESTAUTH_API restauth_token_status_t restauth_protect_verify(
-    const restauth_api_t *api, restauth_str_t authorization,
-    restauth_str_t cookie, int64_t now, restauth_identity_t **identity);
+    const restauth_api_t *api, const restauth_credentials_t *credentials,
+    restauth_identity_t **identity);
 RESTAUTH_API void restauth_identity_destroy(restauth_identity_t *identity);
 
 /* A claim as header-safe text: strings as they are, numbers in JSON form,

@@ -209,6 +209,42 @@ void set_token_cookies(Call &call, const TokenPair &pair)
                                                   s.refresh_lifetime, s.cookie_refresh_path,
                                                   s.cookie_httponly));
     }
+    if (s.csrf && (!s.cookie_access.empty() || !s.cookie_refresh.empty())) {
+        // Readable by scripts on purpose: the client echoes it in X-CSRFToken.
+        call.add_header("Set-Cookie", make_cookie(s, kCsrfCookie, random_hex(16), call.now(),
+                                                  s.refresh_lifetime, "/", false));
+    }
+}
+
+bool is_unsafe_method(std::string_view method)
+{
+    return !(method == "GET" || method == "HEAD" || method == "OPTIONS" || method == "TRACE");
+}
+
+CsrfCheck check_csrf(const Settings &settings, std::string_view cookie_header, std::string_view csrf_header)
+{
+    if (!settings.csrf) return CsrfCheck::Ok;
+    std::string expected = cookie_value(cookie_header, kCsrfCookie);
+    if (expected.empty() || csrf_header.empty()) return CsrfCheck::Missing;
+    return constant_time_equal(expected, csrf_header) ? CsrfCheck::Ok : CsrfCheck::Incorrect;
+}
+
+bool csrf_passes(Call &call)
+{
+    const Request &req = call.request();
+    if (!is_unsafe_method(req.method)) return true;
+    switch (check_csrf(call.settings(), req.cookie, req.csrf_header)) {
+    case CsrfCheck::Ok: return true;
+    case CsrfCheck::Missing:
+        call.log(RESTAUTH_LOG_INFO, "CSRF token missing on a cookie-authenticated request");
+        call.respond(403, R"({"detail": "CSRF Failed: CSRF token missing."})");
+        return false;
+    case CsrfCheck::Incorrect:
+        call.log(RESTAUTH_LOG_INFO, "CSRF token incorrect on a cookie-authenticated request");
+        call.respond(403, R"({"detail": "CSRF Failed: CSRF token incorrect."})");
+        return false;
+    }
+    return false;
 }
 
 void clear_token_cookies(Call &call)

@@ -58,6 +58,17 @@ std::string cookie_value(std::string_view cookie_header, std::string_view name);
 void set_token_cookies(Call &call, const TokenPair &pair);
 void clear_token_cookies(Call &call);
 
+// Double-submit CSRF protection for cookie-authenticated unsafe requests:
+// a readable "csrftoken" cookie set with the token cookies, echoed by the
+// client in X-CSRFToken.
+constexpr const char *kCsrfCookie = "csrftoken";
+enum class CsrfCheck { Ok, Missing, Incorrect };
+bool is_unsafe_method(std::string_view method);
+CsrfCheck check_csrf(const Settings &settings, std::string_view cookie_header, std::string_view csrf_header);
+// Answers 403 and returns false when an unsafe request authenticated by a
+// cookie fails the CSRF check.
+bool csrf_passes(Call &call);
+
 // JSON body of a login/registration/refresh answer ({"access", "refresh", ...}).
 std::string token_pair_fields(const Call &call, const TokenPair &pair);
 

@@ -143,6 +143,20 @@ bool is_digit_cp(char32_t cp)
     return in_ranges(DIGITS, cp);
 }
 
+/* s is non-empty valid UTF-8 and pred(cp) holds for each code point. */
+template <class Pred> bool all_code_points(std::string_view s, Pred pred)
+{
+    if (s.empty())
+        return false;
+    std::size_t pos = 0;
+    while (pos < s.size()) {
+        char32_t cp;
+        if (utf8_decode(s, pos, cp) != Utf8Error::None || !pred(cp))
+            return false;
+    }
+    return true;
+}
+
 /* Code points of s; each invalid byte sequence becomes U+FFFD. */
 std::u32string code_points(std::string_view s)
 {
@@ -214,10 +228,9 @@ std::vector<std::u32string> split_non_word(const std::u32string &value)
     return parts;
 }
 
-/* UserAttributeSimilarityValidator: is `value` too similar to the
- * (lower-cased) password? */
-bool too_similar(const std::u32string &password, const std::u32string &password_sorted, std::string_view value,
-                 double max_similarity)
+/* UserAttributeSimilarityValidator: is `value` too similar to the password
+ * (lower-cased, its code points sorted)? */
+bool too_similar(const std::u32string &password_sorted, std::string_view value, double max_similarity)
 {
     if (value.empty())
         return false;
@@ -225,7 +238,7 @@ bool too_similar(const std::u32string &password, const std::u32string &password_
     std::vector<std::u32string> parts = split_non_word(value_lower);
     parts.push_back(value_lower);
     for (const auto &part : parts) {
-        if (exceeds_maximum_length_ratio(password.size(), max_similarity, part.size()))
+        if (exceeds_maximum_length_ratio(password_sorted.size(), max_similarity, part.size()))
             continue;
         if (quick_ratio(password_sorted, part) >= max_similarity)
             return true;
@@ -504,15 +517,7 @@ bool is_word_char(char32_t cp)
 
 bool is_numeric_string(std::string_view s)
 {
-    if (s.empty())
-        return false;
-    std::size_t pos = 0;
-    while (pos < s.size()) {
-        char32_t cp;
-        if (utf8_decode(s, pos, cp) != Utf8Error::None || !is_digit_cp(cp))
-            return false;
-    }
-    return true;
+    return all_code_points(s, is_digit_cp);
 }
 
 /* ---- messages ------------------------------------------------------------ */
@@ -627,8 +632,7 @@ std::vector<std::string> validate_password(std::string_view password, const User
         errors.emplace_back(MSG_PASSWORD_ENTIRELY_NUMERIC);
 
     if (policy.check_similarity && user != nullptr) {
-        std::u32string lowered = code_points(fold_case(password));
-        std::u32string sorted = lowered;
+        std::u32string sorted = code_points(fold_case(password));
         std::sort(sorted.begin(), sorted.end());
         const std::pair<std::string_view, const char *> attributes[] = {
             {user->username, "username"},
@@ -637,7 +641,7 @@ std::vector<std::string> validate_password(std::string_view password, const User
             {user->email, "email address"},
         };
         for (const auto &[value, verbose_name] : attributes) {
-            if (too_similar(lowered, sorted, value, policy.max_similarity)) {
+            if (too_similar(sorted, value, policy.max_similarity)) {
                 errors.push_back(password_too_similar_message(verbose_name));
                 break;
             }
@@ -650,17 +654,9 @@ std::vector<std::string> validate_password(std::string_view password, const User
 
 bool is_valid_username(std::string_view username)
 {
-    if (username.empty())
-        return false;
-    std::size_t pos = 0;
-    while (pos < username.size()) {
-        char32_t cp;
-        if (utf8_decode(username, pos, cp) != Utf8Error::None)
-            return false;
-        if (!is_word_char(cp) && cp != '.' && cp != '@' && cp != '+' && cp != '-')
-            return false;
-    }
-    return true;
+    return all_code_points(username, [](char32_t cp) {
+        return is_word_char(cp) || cp == '.' || cp == '@' || cp == '+' || cp == '-';
+    });
 }
 
 std::vector<std::string> validate_username(std::string_view username, std::size_t max_length)

@@ -30,12 +30,14 @@ std::string_view strip_whitespace(std::string_view s);
 /*
  * str.lower(), for case-insensitive comparisons (uniqueness of usernames
  * and e-mail addresses, the common-password list, password similarity).
- * Covers ASCII, Latin-1, Latin Extended-A and Additional, Greek, Cyrillic,
- * Armenian, fullwidth Latin and a few letter-like symbols (Kelvin, Ohm,
- * Angstrom), with U+0130 becoming "i\u0307" as in Python. Not covered:
- * other scripts' cases, the context-dependent final sigma (Python writes
- * a final capital sigma as U+03C2; this writes U+03C3). Invalid bytes are
- * copied unchanged.
+ * Matches Python for every code point below U+2200 and for fullwidth Latin,
+ * except polytonic Greek (U+1F00-U+1FFF, left unchanged): Latin, Greek,
+ * Cyrillic, Armenian, Georgian, Cherokee, Roman numerals, circled letters,
+ * letter-like symbols (Kelvin, Ohm, Angstrom), and U+0130 becomes
+ * "i\u0307". Not covered: cased letters of other blocks (Glagolitic,
+ * Coptic, Deseret...), and the context-dependent final sigma (Python
+ * writes a final capital sigma as U+03C2; this writes U+03C3). Invalid
+ * bytes are copied unchanged.
  */
 std::string fold_case(std::string_view s);
 
@@ -44,8 +46,10 @@ std::string fold_case(std::string_view s);
  * '_'). Exact for ASCII and Latin-1; above that an approximation: the
  * blocks of punctuation, symbols, spaces, format and combining characters,
  * private use and emoji are not word characters, the rest are. It is
- * stricter than Python for a few letter-like symbols (U+2100-U+214F) and
- * more lenient for the combining vowel signs of Indic scripts.
+ * stricter than Python for the letter-like symbols (U+2100-U+214F) and
+ * two Arabic signs, and more lenient for combining marks outside the
+ * generic combining blocks (e.g. Indic vowel signs) and for scattered
+ * punctuation and symbols inside the scripts' own blocks.
  */
 bool is_word_char(char32_t cp);
 

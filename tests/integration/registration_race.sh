@@ -40,7 +40,9 @@ mail_field() {
 }
 cleanup() {
     [ -n "$npid" ] && kill "$npid" 2>/dev/null && wait "$npid" 2>/dev/null
-    [ -f "$work/redis.pid" ] && kill "$(cat "$work/redis.pid")" 2>/dev/null
+    if [ -f "$work/redis.pid" ] && kill "$(cat "$work/redis.pid")" 2>/dev/null; then
+        for _ in $(seq 50); do rcli PING >/dev/null 2>&1 || break; sleep 0.1; done
+    fi
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -69,6 +71,9 @@ http {
 }
 CONF
 
+if rcli PING >/dev/null 2>&1; then
+    echo "port $rport is taken by another Redis; stop it first"; exit 1
+fi
 redis-server --port $rport --bind 127.0.0.1 --save '' --appendonly no \
     --daemonize yes --pidfile "$work/redis.pid" --logfile "$work/redis.log" || exit 1
 for _ in $(seq 50); do rcli PING >/dev/null 2>&1 && break; sleep 0.1; done
