@@ -73,6 +73,7 @@ test-scripts:
 test-integration: module
 	tests/integration/redis_recovery.sh
 	tests/integration/nonblocking.sh
+	tests/integration/registration_race.sh
 
 test: test-unit test-t test-integration test-scripts
 
