@@ -20,6 +20,14 @@
 
 #include "restauth.h"
 
+#if (NGX_LINUX)
+#include <sys/resource.h>
+#include <sys/syscall.h>
+
+/* Niceness of thread-pool threads while they run restauth jobs. */
+#define NGX_HTTP_RESTAUTH_JOB_NICE  10
+#endif
+
 
 #define NGX_HTTP_RESTAUTH_PROTECT_OFF       0
 #define NGX_HTTP_RESTAUTH_PROTECT_ON        1
@@ -1055,6 +1063,18 @@ static void
 ngx_http_restauth_job_handler(void *data, ngx_log_t *log)
 {
     ngx_http_restauth_job_t  *job = data;
+
+#if (NGX_LINUX)
+    static __thread ngx_uint_t  niced;
+
+    /* Hashing threads yield the CPU to the event loop: without this a
+     * burst of logins delays every other request by scheduler latency. */
+    if (!niced) {
+        niced = 1;
+        (void) setpriority(PRIO_PROCESS, (id_t) syscall(SYS_gettid),
+                           NGX_HTTP_RESTAUTH_JOB_NICE);
+    }
+#endif
 
     restauth_call_run_job(job->call);
 }

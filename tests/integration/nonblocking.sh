@@ -4,7 +4,7 @@
 # location served by the same worker keeps answering within milliseconds.
 set -u
 here=$(cd "$(dirname "$0")/../.." && pwd)
-work=$(mktemp -d)
+work=$(mktemp -d); chmod 755 "$work"
 rport=19083; nport=19088
 nginx_bin=${TEST_NGINX_BINARY:-/usr/sbin/nginx}
 limit_ms=${NONBLOCKING_LIMIT_MS:-50}
@@ -12,7 +12,9 @@ passed=0; failed=0
 
 redis-server --port $rport --bind 127.0.0.1 --save '' --appendonly no \
     --daemonize yes --pidfile "$work/redis.pid" --logfile "$work/redis.log"
-for _ in $(seq 50); do redis-cli -p $rport PING >/dev/null 2>&1 && break; sleep 0.1; done
+up=0
+for _ in $(seq 50); do redis-cli -p $rport PING >/dev/null 2>&1 && { up=1; break; }; sleep 0.1; done
+[ $up -eq 1 ] || { echo "redis-server did not start on port $rport"; exit 1; }
 "$here/scripts/restauth-user" --redis 127.0.0.1:$rport create slowpoke --email slow@example.com \
     --password 'Slow-Hash-Pass-1' >/dev/null
 
@@ -59,6 +61,7 @@ wait_logins() { for i in $(seq 20); do while [ ! -s "$work/code.$i" ]; do sleep 
 wait_logins
 elapsed=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')
 ok=$(cat "$work"/code.* | grep -c '^200$')
+cat "$work"/code.* | sort | uniq -c | sed "s/^/# status /"
 
 echo "# 20 logins at 600000 iterations took ${elapsed}s; worst static latency meanwhile: ${worst} ms"
 if [ "$ok" -eq 20 ]; then passed=$((passed+1)); echo "ok - all 20 logins succeeded"; else
@@ -67,7 +70,8 @@ if [ "$worst" -le "$limit_ms" ]; then passed=$((passed+1)); echo "ok - static an
     failed=$((failed+1)); echo "not ok - static took ${worst} ms (limit ${limit_ms})"; fi
 
 kill $npid; wait $npid 2>/dev/null
-kill "$(cat "$work/redis.pid")"
-rm -rf "$work"
+rpid=$(cat "$work/redis.pid"); kill "$rpid"
+while kill -0 "$rpid" 2>/dev/null; do sleep 0.05; done
+[ $failed -eq 0 ] && rm -rf "$work" || echo "# logs kept in $work"
 echo "nonblocking: $passed passed, $failed failed"
 [ $failed -eq 0 ]

@@ -4,7 +4,7 @@
 # a static location keeps answering while Redis is down.
 set -u
 here=$(cd "$(dirname "$0")/../.." && pwd)
-work=$(mktemp -d)
+work=$(mktemp -d); chmod 755 "$work"
 rport=19081; nport=19086
 nginx_bin=${TEST_NGINX_BINARY:-/usr/sbin/nginx}
 passed=0; failed=0
@@ -25,8 +25,8 @@ start_redis() {
 }
 
 stop_redis() {
-    kill "$(cat "$work/redis.pid")"
-    for _ in $(seq 50); do redis-cli -p $rport PING >/dev/null 2>&1 || return; sleep 0.1; done
+    rpid=$(cat "$work/redis.pid"); kill "$rpid"
+    while kill -0 "$rpid" 2>/dev/null; do sleep 0.05; done
 }
 
 mkdir -p "$work/logs" "$work/html"
