@@ -64,6 +64,7 @@ typedef struct {
     time_t                     verify_token_lifetime;
     ngx_str_t                  issuer;
     ngx_str_t                  audience;
+    ngx_str_t                  user_claims;     /* space-separated */
 
     ngx_str_t                  cookie_access;
     ngx_str_t                  cookie_refresh;
@@ -197,6 +198,8 @@ static char *ngx_http_restauth_redis(ngx_conf_t *cf, ngx_command_t *cmd,
 static char *ngx_http_restauth_read_secret(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_restauth_jwt_key(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_restauth_jwt_claims(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_restauth_claim_header(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
@@ -364,6 +367,13 @@ static ngx_command_t  ngx_http_restauth_commands[] = {
       ngx_conf_set_str_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_restauth_loc_conf_t, audience),
+      NULL },
+
+    { ngx_string("restauth_jwt_claims"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_1MORE,
+      ngx_http_restauth_jwt_claims,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_restauth_loc_conf_t, user_claims),
       NULL },
 
     { ngx_string("restauth_reset_token_lifetime"),
@@ -2204,6 +2214,47 @@ ngx_http_restauth_init(ngx_conf_t *cf)
 }
 
 
+/* restauth_jwt_claims field...: kept as one space-separated string; the
+ * core validates the names when the location's API object is built. */
+static char *
+ngx_http_restauth_jwt_claims(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    u_char      *p;
+    size_t       len;
+    ngx_str_t   *field, *value;
+    ngx_uint_t   i;
+
+    field = (ngx_str_t *) ((char *) conf + cmd->offset);
+
+    if (field->data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    len = 0;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        len += value[i].len + 1;
+    }
+
+    p = ngx_pnalloc(cf->pool, len);
+    if (p == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    field->data = p;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        p = ngx_cpymem(p, value[i].data, value[i].len);
+        *p++ = ' ';
+    }
+
+    field->len = len - 1;
+
+    return NGX_CONF_OK;
+}
+
+
 static char *
 ngx_http_restauth_claim_header(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
@@ -2503,6 +2554,7 @@ ngx_http_restauth_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                              prev->verify_token_lifetime, 3 * 86400);
     ngx_conf_merge_str_value(conf->issuer, prev->issuer, "");
     ngx_conf_merge_str_value(conf->audience, prev->audience, "");
+    ngx_conf_merge_str_value(conf->user_claims, prev->user_claims, "");
     ngx_conf_merge_str_value(conf->cookie_access, prev->cookie_access, "");
     ngx_conf_merge_str_value(conf->cookie_refresh, prev->cookie_refresh, "");
     ngx_conf_merge_str_value(conf->cookie_refresh_path,
@@ -2570,6 +2622,7 @@ ngx_http_restauth_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                                    &conf->email_verify_url);
     ngx_http_restauth_settings_str(&s.issuer, &conf->issuer);
     ngx_http_restauth_settings_str(&s.audience, &conf->audience);
+    ngx_http_restauth_settings_str(&s.user_claims, &conf->user_claims);
     ngx_http_restauth_settings_str(&s.cookie_access, &conf->cookie_access);
     ngx_http_restauth_settings_str(&s.cookie_refresh, &conf->cookie_refresh);
     ngx_http_restauth_settings_str(&s.cookie_refresh_path,

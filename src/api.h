@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace restauth {
 
@@ -24,6 +25,8 @@ struct Settings {
     std::string cookie_refresh_path = "/";
     std::string cookie_domain;
     std::string cookie_samesite = "Lax";
+    // User fields copied into access tokens (restauth_jwt_claims).
+    std::vector<std::string> user_claims = {"username", "email"};
     int64_t access_lifetime = 300;
     int64_t refresh_lifetime = 86400;
     int64_t leeway = 0;

@@ -125,6 +125,12 @@ restauth_api_t *restauth_api_create(const restauth_settings_t *s, const restauth
         out.csrf = s->csrf != 0;
         api->api.keys = &keys->keys;
 
+        std::string claims_error;
+        if (!restauth::parse_user_claims(to_view(s->user_claims), out.user_claims, claims_error)) {
+            set_error(err, errlen, "restauth_jwt_claims: " + claims_error);
+            return nullptr;
+        }
+
         std::string file = to_string(s->common_passwords_file);
         if (!file.empty()) {
             auto own = std::make_unique<restauth::CommonPasswords>();

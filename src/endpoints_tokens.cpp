@@ -127,7 +127,7 @@ Task<void> token_refresh(Call &call)
     pair.access = issue_access(call, user, token.sid, pair.access_exp);
 
     set_token_cookies(call, pair);
-    call.respond(200, "{" + token_pair_fields(call, pair) + ", \"access_expiration\": " +
+    call.respond(200, "{" + token_pair_fields(call, pair, HiddenRefresh::Omit) + ", \"access_expiration\": " +
                           json_string(iso8601(pair.access_exp)) +
                           ", \"refresh_expiration\": " + json_string(iso8601(pair.refresh_exp)) + "}");
 }

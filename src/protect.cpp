@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 
 #include "jwt.h"
 #include "tokens.h"
@@ -57,7 +58,10 @@ bool scalar_text(const cJSON *item, std::string &out)
         if (std::isfinite(v) && v == std::floor(v) && std::fabs(v) < 9.007199254740992e15) {
             std::snprintf(buf, sizeof(buf), "%.0f", v);
         } else {
-            std::snprintf(buf, sizeof(buf), "%.17g", v);
+            // Shortest form that reads back as the same double, as JSON
+            // serializers print it (0.1, not 0.10000000000000001).
+            std::snprintf(buf, sizeof(buf), "%.15g", v);
+            if (std::strtod(buf, nullptr) != v) std::snprintf(buf, sizeof(buf), "%.17g", v);
         }
         out = buf;
         return true;

@@ -65,6 +65,7 @@ typedef struct {
     restauth_str_t   cookie_domain;
     restauth_str_t   cookie_samesite;
     restauth_str_t   common_passwords_file;
+    restauth_str_t   user_claims;           /* space-separated user fields */
     int64_t          access_lifetime;       /* seconds */
     int64_t          refresh_lifetime;
     int64_t          leeway;

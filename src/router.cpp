@@ -85,6 +85,7 @@ Task<void> dispatch(Call &call)
     if (path.substr(0, sessions_prefix.size()) == sessions_prefix) {
         std::string id(path.substr(sessions_prefix.size()));
         if (id.empty() || id.find('/') != std::string::npos) return not_found(call);
+        if (method == "OPTIONS") return options(call, "DELETE, OPTIONS");
         return session_delete(call, std::move(id));
     }
 

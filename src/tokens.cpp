@@ -68,11 +68,73 @@ std::string clearing_cookie(const Settings &s, std::string_view name, std::strin
 
 }  // namespace
 
+namespace {
+
+struct UserClaim {
+    const char *name;
+    std::string (*render)(const User &);
+};
+
+std::string quoted(const std::string &s)
+{
+    return json_string(s);
+}
+
+std::string flag(bool b)
+{
+    return b ? "true" : "false";
+}
+
+const UserClaim kUserClaims[] = {
+    {"username", [](const User &u) { return quoted(u.username); }},
+    {"email", [](const User &u) { return quoted(u.email); }},
+    {"first_name", [](const User &u) { return quoted(u.first_name); }},
+    {"last_name", [](const User &u) { return quoted(u.last_name); }},
+    {"is_staff", [](const User &u) { return flag(u.is_staff); }},
+    {"is_superuser", [](const User &u) { return flag(u.is_superuser); }},
+    {"email_verified", [](const User &u) { return flag(u.email_verified); }},
+    {"date_joined", [](const User &u) { return quoted(u.date_joined); }},
+};
+
+const UserClaim *find_user_claim(std::string_view name)
+{
+    for (const UserClaim &c : kUserClaims) {
+        if (name == c.name) return &c;
+    }
+    return nullptr;
+}
+
+}  // namespace
+
+bool parse_user_claims(std::string_view spec, std::vector<std::string> &out, std::string &error)
+{
+    while (!spec.empty() && spec.front() == ' ') spec.remove_prefix(1);
+    if (spec.empty()) return true;  // the default stays
+    out.clear();
+    if (spec == "none") return true;
+    while (!spec.empty()) {
+        size_t sp = spec.find(' ');
+        std::string_view name = spec.substr(0, sp);
+        if (!name.empty()) {
+            if (find_user_claim(name) == nullptr) {
+                error = "unknown user field \"" + std::string(name) +
+                        "\" (username, email, first_name, last_name, is_staff, is_superuser, "
+                        "email_verified, date_joined)";
+                return false;
+            }
+            out.emplace_back(name);
+        }
+        spec = sp == std::string_view::npos ? std::string_view() : spec.substr(sp + 1);
+    }
+    return true;
+}
+
 std::string issue_access(const Call &call, const User &user, std::string_view sid, int64_t exp)
 {
     std::string claims = claims_common(call, "access", exp, random_hex(16), user.id, sid);
-    claims += ",\"username\":" + json_string(user.username);
-    claims += ",\"email\":" + json_string(user.email);
+    for (const std::string &name : call.settings().user_claims) {
+        claims += ",\"" + name + "\":" + find_user_claim(name)->render(user);
+    }
     claims += "}";
     std::string token = call.api().keys->sign(claims);
     if (token.empty()) throw std::runtime_error("signing an access token failed");
@@ -142,9 +204,13 @@ TokenCheck verify_token(const Api &api, std::string_view token, int64_t now, std
         why = "wrong audience";
         return TokenCheck::Invalid;
     }
-    std::string type;
-    if (!claim_string(claims.get(), "token_type", type)) {
-        why = "no token_type";
+    // simplejwt's required claims: without exp a token would never expire.
+    std::string type, jti;
+    const cJSON *uid = cJSON_GetObjectItemCaseSensitive(claims.get(), "user_id");
+    const cJSON *exp = cJSON_GetObjectItemCaseSensitive(claims.get(), "exp");
+    if (!claim_string(claims.get(), "token_type", type) || !claim_string(claims.get(), "jti", jti) ||
+        !cJSON_IsNumber(uid) || !cJSON_IsNumber(exp)) {
+        why = "missing claims";
         return TokenCheck::Invalid;
     }
     if (!expected_type.empty() && type != expected_type) {
@@ -166,10 +232,7 @@ TokenCheck check_token(Call &call, std::string_view token, std::string_view expe
     }
     const cJSON *uid = cJSON_GetObjectItemCaseSensitive(claims.get(), "user_id");
     const cJSON *exp = cJSON_GetObjectItemCaseSensitive(claims.get(), "exp");
-    if (!claim_string(claims.get(), "jti", out.jti) || !cJSON_IsNumber(uid) || !cJSON_IsNumber(exp)) {
-        call.log(RESTAUTH_LOG_INFO, "token rejected: missing claims");
-        return TokenCheck::Invalid;
-    }
+    claim_string(claims.get(), "jti", out.jti);
     claim_string(claims.get(), "token_type", out.token_type);
     claim_string(claims.get(), "sid", out.sid);
     out.user_id = static_cast<int64_t>(uid->valuedouble);
@@ -259,13 +322,17 @@ void clear_token_cookies(Call &call)
     }
 }
 
-std::string token_pair_fields(const Call &call, const TokenPair &pair)
+std::string token_pair_fields(const Call &call, const TokenPair &pair, HiddenRefresh hidden)
 {
     const Settings &s = call.settings();
     std::string out = "\"access\": " + json_string(pair.access);
     // HttpOnly refresh cookies exist to keep the token away from scripts.
     bool hide_refresh = !s.cookie_refresh.empty() && s.cookie_httponly;
-    out += ", \"refresh\": " + json_string(hide_refresh ? "" : pair.refresh);
+    if (!hide_refresh) {
+        out += ", \"refresh\": " + json_string(pair.refresh);
+    } else if (hidden == HiddenRefresh::Blank) {
+        out += ", \"refresh\": \"\"";
+    }
     return out;
 }
 

@@ -21,6 +21,10 @@ struct TokenPair {
     int64_t refresh_exp = 0;
 };
 
+// Parses restauth_jwt_claims ("" keeps the default, "none" means no extra
+// claims); false with a message for an unknown field.
+bool parse_user_claims(std::string_view spec, std::vector<std::string> &out, std::string &error);
+
 // A fresh pair for a session; the refresh jti is what the session records.
 TokenPair issue_tokens(const Call &call, const User &user, std::string_view sid);
 
@@ -70,6 +74,9 @@ CsrfCheck check_csrf(const Settings &settings, std::string_view cookie_header, s
 bool csrf_passes(Call &call);
 
 // JSON body of a login/registration/refresh answer ({"access", "refresh", ...}).
-std::string token_pair_fields(const Call &call, const TokenPair &pair);
+// In HttpOnly refresh-cookie mode login/ sends "refresh": "" (as
+// dj-rest-auth does) while token/refresh/ omits the member.
+enum class HiddenRefresh { Blank, Omit };
+std::string token_pair_fields(const Call &call, const TokenPair &pair, HiddenRefresh hidden = HiddenRefresh::Blank);
 
 }  // namespace restauth

@@ -179,7 +179,7 @@ POST /auth/token/refresh/
 --- more_headers
 X-CSRFToken: 0123456789abcdef
 Cookie: csrftoken=0123456789abcdef; refresh_token=eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoicmVmcmVzaCIsImV4cCI6NDEwMjQ0NDgwMCwiaWF0IjoxNzAwMDAwMDAwLCJqdGkiOiJkMWQxZDFkMWQxZDFkMWQxZDFkMWQxZDFkMWQxZDFkMSIsInVzZXJfaWQiOjEsInNpZCI6ImRkZGRkZGRkZGRkZGRkZGRkZGRkZGRkZGRkZGRkZGRkIn0.LANWsB3cLj3_tlP6ohMrwYyH8PROlWUF55oO9ZDXjWs
---- response_body_like: ^\{"access": "eyJ[^"]+", "refresh": "", "access_expiration"
+--- response_body_like: ^\{"access": "eyJ[^"]+", "access_expiration": "[^"]+", "refresh_expiration": "[^"]+"\}$
 --- raw_response_headers_like eval
 qr{Set-Cookie: access_token=eyJ[^;]+; expires=[^;]+; Max-Age=300; Path=/; HttpOnly; SameSite=Lax\r\nSet-Cookie: refresh_token=eyJ[^;]+; expires=[^;]+; Max-Age=86400; Path=/; HttpOnly; SameSite=Lax\r\nSet-Cookie: csrftoken=[0-9a-f]{32}; expires=[^;]+; Max-Age=86400; Path=/; SameSite=Lax\r\n}
 
