@@ -81,6 +81,7 @@ typedef struct {
     ngx_flag_t                 old_password_field;
     ngx_flag_t                 logout_on_password_change;
     ngx_flag_t                 csrf;
+    ngx_uint_t                 token_mode;
     size_t                     max_body_size;
 
     ngx_array_t               *claim_headers;   /* of ..._claim_header_t */
@@ -215,6 +216,16 @@ static ngx_conf_enum_t  ngx_http_restauth_verification[] = {
     { ngx_string("none"), RESTAUTH_VERIFY_NONE },
     { ngx_string("optional"), RESTAUTH_VERIFY_OPTIONAL },
     { ngx_string("mandatory"), RESTAUTH_VERIFY_MANDATORY },
+    { ngx_null_string, 0 }
+};
+
+
+#define NGX_HTTP_RESTAUTH_TOKENS_JWT     0
+#define NGX_HTTP_RESTAUTH_TOKENS_OPAQUE  1
+
+static ngx_conf_enum_t  ngx_http_restauth_token_modes[] = {
+    { ngx_string("jwt"), NGX_HTTP_RESTAUTH_TOKENS_JWT },
+    { ngx_string("opaque"), NGX_HTTP_RESTAUTH_TOKENS_OPAQUE },
     { ngx_null_string, 0 }
 };
 
@@ -487,6 +498,13 @@ static ngx_command_t  ngx_http_restauth_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_restauth_loc_conf_t, csrf),
       NULL },
+
+    { ngx_string("restauth_token_mode"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_restauth_loc_conf_t, token_mode),
+      &ngx_http_restauth_token_modes },
 
     { ngx_string("restauth_max_body_size"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
@@ -2478,6 +2496,7 @@ ngx_http_restauth_create_loc_conf(ngx_conf_t *cf)
     rlcf->old_password_field = NGX_CONF_UNSET;
     rlcf->logout_on_password_change = NGX_CONF_UNSET;
     rlcf->csrf = NGX_CONF_UNSET;
+    rlcf->token_mode = NGX_CONF_UNSET_UINT;
     rlcf->max_body_size = NGX_CONF_UNSET_SIZE;
 
     /*
@@ -2578,6 +2597,8 @@ ngx_http_restauth_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_value(conf->logout_on_password_change,
                          prev->logout_on_password_change, 1);
     ngx_conf_merge_value(conf->csrf, prev->csrf, 1);
+    ngx_conf_merge_uint_value(conf->token_mode, prev->token_mode,
+                              NGX_HTTP_RESTAUTH_TOKENS_JWT);
     ngx_conf_merge_size_value(conf->max_body_size, prev->max_body_size,
                               16384);
 
@@ -2597,7 +2618,18 @@ ngx_http_restauth_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         return NGX_CONF_OK;
     }
 
-    if (conf->keys == NULL || restauth_keyset_size(conf->keys) == 0) {
+    if (conf->protect != NGX_HTTP_RESTAUTH_PROTECT_OFF && !conf->api
+        && conf->token_mode == NGX_HTTP_RESTAUTH_TOKENS_OPAQUE)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "restauth_protect verifies JWTs and cannot be "
+                           "used with \"restauth_token_mode opaque\"");
+        return NGX_CONF_ERROR;
+    }
+
+    if ((conf->keys == NULL || restauth_keyset_size(conf->keys) == 0)
+        && conf->token_mode == NGX_HTTP_RESTAUTH_TOKENS_JWT)
+    {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "restauth_api and restauth_protect need at least "
                            "one \"restauth_jwt_key\"");
@@ -2644,6 +2676,7 @@ ngx_http_restauth_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     s.old_password_field = (int) conf->old_password_field;
     s.logout_on_password_change = (int) conf->logout_on_password_change;
     s.csrf = (int) conf->csrf;
+    s.opaque_tokens = (conf->token_mode == NGX_HTTP_RESTAUTH_TOKENS_OPAQUE);
 
     conf->core = restauth_api_create(&s, conf->keys, err, sizeof(err));
 

@@ -40,6 +40,7 @@ struct Settings {
     bool old_password_field = false;
     bool logout_on_password_change = true;
     bool csrf = true;  // only ever applies to cookie-authenticated requests
+    bool opaque_tokens = false;  // "Authorization: Token <key>" instead of JWTs
 };
 
 struct Api {

@@ -123,7 +123,8 @@ restauth_api_t *restauth_api_create(const restauth_settings_t *s, const restauth
         out.old_password_field = s->old_password_field != 0;
         out.logout_on_password_change = s->logout_on_password_change != 0;
         out.csrf = s->csrf != 0;
-        api->api.keys = &keys->keys;
+        out.opaque_tokens = s->opaque_tokens != 0;
+        api->api.keys = keys ? &keys->keys : nullptr;  // none in opaque-token mode
 
         std::string claims_error;
         if (!restauth::parse_user_claims(to_view(s->user_claims), out.user_claims, claims_error)) {

@@ -1,5 +1,7 @@
 #include "endpoint_util.h"
 
+#include "crypto.h"
+#include "validation.h"
 #include "json.h"
 #include "restauth.h"
 
@@ -33,8 +35,92 @@ Keys keys_of(const Call &call)
 }
 
 
+Task<bool> log_in(Call &call, const User &user, int status, std::string upgraded_hash)
+{
+    const Settings &s = call.settings();
+    Keys keys = keys_of(call);
+    std::string now = std::to_string(call.now());
+
+    if (s.opaque_tokens) {
+        // DRF's keys are 40 hex characters; only their digest is stored.
+        std::string key = random_hex(20);
+        std::string digest = sha256_hex(key);
+        Command start{"EVAL", kLuaStartOpaque, "3", keys.user(user.id), keys.opaque_token(digest),
+                      keys.user_tokens(user.id), iso8601(call.now()), user.password, upgraded_hash,
+                      std::to_string(user.id), now, digest};
+        auto started = co_await call.redis(std::move(start));
+        if (started[0].integer != 1) co_return false;
+        call.respond(status, "{\"key\": " + json_string(key) + "}");
+        co_return true;
+    }
+
+    std::string sid = random_hex(16);
+    TokenPair pair = issue_tokens(call, user, sid);
+    Command start{
+        "EVAL", kLuaStartSession, "3", keys.user(user.id), keys.session(sid), keys.user_sessions(user.id),
+        iso8601(call.now()), std::to_string(s.refresh_lifetime), user.password, upgraded_hash, sid,
+        "user_id", std::to_string(user.id), "jti", pair.refresh_jti, "created", now, "last_used", now,
+        "user_agent", call.request().user_agent.substr(0, 512), "ip", call.request().client_ip,
+        "expires", std::to_string(pair.refresh_exp),
+    };
+    auto started = co_await call.redis(std::move(start));
+    if (started[0].integer != 1) co_return false;
+    set_token_cookies(call, pair);
+    call.respond(status, "{" + token_pair_fields(call, pair) + ", \"user\": " + user_json(user) + "}");
+    co_return true;
+}
+
+namespace {
+
+// DRF's TokenAuthentication: "Authorization: Token <key>".
+Task<std::optional<Caller>> authenticate_opaque(Call &call)
+{
+    const Request &req = call.request();
+    auto unauthorized = [&](std::string_view detail) {
+        call.add_header("WWW-Authenticate", "Token");
+        call.respond(401, json_detail(detail));
+    };
+    std::string_view h = req.authorization;
+    size_t sp = h.find(' ');
+    std::string_view scheme = h.substr(0, sp);
+    if (!req.has_authorization || !(scheme.size() == 5 && fold_case(scheme) == "token")) {
+        unauthorized("Authentication credentials were not provided.");
+        co_return std::nullopt;
+    }
+    std::string_view key = sp == std::string_view::npos ? std::string_view() : h.substr(sp + 1);
+    if (key.empty()) {
+        unauthorized("Invalid token header. No credentials provided.");
+        co_return std::nullopt;
+    }
+    if (key.find(' ') != std::string_view::npos) {
+        unauthorized("Invalid token header. Token string should not contain spaces.");
+        co_return std::nullopt;
+    }
+
+    Caller caller;
+    caller.opaque_digest = sha256_hex(key);
+    Keys keys = keys_of(call);
+    Command lookup{"HGET", keys.opaque_token(caller.opaque_digest), "user_id"};
+    auto owner = co_await call.redis(std::move(lookup));
+    if (!owner[0].is_string()) {
+        unauthorized("Invalid token.");
+        co_return std::nullopt;
+    }
+    Command get = get_user_command(keys, std::strtoll(owner[0].str.c_str(), nullptr, 10));
+    auto user = co_await call.redis(std::move(get));
+    if (!parse_user(user[0], caller.user) || !caller.user.is_active) {
+        unauthorized("User inactive or deleted.");
+        co_return std::nullopt;
+    }
+    co_return caller;
+}
+
+}  // namespace
+
 Task<std::optional<Caller>> authenticate(Call &call)
 {
+    if (call.settings().opaque_tokens) co_return co_await authenticate_opaque(call);
+
     const Request &req = call.request();
     std::string token;
 

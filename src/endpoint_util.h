@@ -19,12 +19,19 @@ bool read_fields(Call &call, Fields &fields);
 
 struct Caller {
     User user;
-    VerifiedToken token;
+    VerifiedToken token;        // JWT mode
+    std::string opaque_digest;  // opaque-token mode: sha256_hex of the key
 };
 
 // Authorization: Bearer, else the access cookie.  On failure answers the
 // contract's 401 and returns nothing.
 Task<std::optional<Caller>> authenticate(Call &call);
+
+// Logs the user in and answers `status` with dj-rest-auth's body: a JWT
+// pair tied to a new session record ({"access", "refresh", "user"}, cookies
+// when configured), or in opaque mode a stored key ({"key"}).  Returns
+// false, answering nothing, when the user disappeared meanwhile.
+Task<bool> log_in(Call &call, const User &user, int status, std::string upgraded_hash);
 
 // 401 with WWW-Authenticate, as every 401 carries.
 void respond_unauthorized(Call &call, std::string body);

@@ -146,32 +146,45 @@ Task<void> login(Call &call)
         co_return;
     }
 
-    std::string sid = random_hex(16);
-    TokenPair pair = issue_tokens(call, user, sid);
-    std::string now = std::to_string(call.now());
-    Command start{
-        "EVAL", kLuaStartSession, "3", keys.user(user.id), keys.session(sid), keys.user_sessions(user.id),
-        iso8601(call.now()), std::to_string(s.refresh_lifetime), user.password, upgraded_hash, sid,
-        "user_id", std::to_string(user.id), "jti", pair.refresh_jti, "created", now, "last_used", now,
-        "user_agent", call.request().user_agent.substr(0, 512), "ip", call.request().client_ip,
-        "expires", std::to_string(pair.refresh_exp),
-    };
-    auto started = co_await call.redis(std::move(start));
-    if (started[0].integer != 1) {
+    bool upgraded = !upgraded_hash.empty();
+    if (!co_await log_in(call, user, 200, std::move(upgraded_hash))) {
         errors.add("non_field_errors", kLoginFailed);
         call.respond(400, errors.to_json());
         co_return;
     }
-    if (!upgraded_hash.empty()) {
-        call.log(RESTAUTH_LOG_INFO, "upgraded password hash of user " + std::to_string(user.id));
-    }
+    if (upgraded) call.log(RESTAUTH_LOG_INFO, "upgraded password hash of user " + std::to_string(user.id));
+}
 
-    set_token_cookies(call, pair);
-    call.respond(200, "{" + token_pair_fields(call, pair) + ", \"user\": " + user_json(user) + "}");
+// Opaque mode: the presented key is deleted; dj-rest-auth answers the same
+// when there is none.
+Task<void> logout_opaque(Call &call)
+{
+    const Request &req = call.request();
+    std::string_view h = req.authorization;
+    size_t sp = h.find(' ');
+    if (req.has_authorization && sp != std::string_view::npos && fold_case(h.substr(0, sp)) == "token") {
+        std::string digest = sha256_hex(h.substr(sp + 1));
+        Keys keys = keys_of(call);
+        Command owner_cmd{"HGET", keys.opaque_token(digest), "user_id"};
+        auto owner = co_await call.redis(std::move(owner_cmd));
+        if (owner[0].is_string()) {
+            Command del{"DEL", keys.opaque_token(digest)};
+            Command srem{"SREM", keys.user_tokens(std::strtoll(owner[0].str.c_str(), nullptr, 10)), digest};
+            std::vector<Command> batch;
+            batch.push_back(std::move(del));
+            batch.push_back(std::move(srem));
+            co_await call.redis(std::move(batch));
+        }
+    }
+    respond_detail(call, 200, "Successfully logged out.");
 }
 
 Task<void> logout(Call &call)
 {
+    if (call.settings().opaque_tokens) {
+        co_await logout_opaque(call);
+        co_return;
+    }
     Fields fields;
     clear_token_cookies(call);  // on errors too, as dj-rest-auth does
     if (!read_fields(call, fields)) co_return;
@@ -336,8 +349,9 @@ Task<void> password_change(Call &call)
     co_await call.job([&] { hash = make_password_hash(password1, s.password_iterations); });
 
     Keys keys = keys_of(call);
-    Command cmd{"EVAL", kLuaSetPassword, "2", keys.user(user.id), keys.user_sessions(user.id),
-                                     keys.prefix(), "", hash, caller->token.sid,
+    std::string keep = s.opaque_tokens ? caller->opaque_digest : caller->token.sid;
+    Command cmd{"EVAL", kLuaSetPassword, "3", keys.user(user.id), keys.user_sessions(user.id),
+                                     keys.user_tokens(user.id), keys.prefix(), "", hash, keep,
                                      s.logout_on_password_change ? "1" : "0"};
     auto set = co_await call.redis(std::move(cmd));
     if (set[0].integer != 1) {

@@ -439,26 +439,12 @@ Task<void> registration(Call &call)
         co_return;
     }
 
-    // allauth logs the new user in: a session as login/ starts one.
-    std::string sid = random_hex(16);
-    TokenPair pair = issue_tokens(call, user, sid);
-    std::string now = std::to_string(call.now());
-    Command start{
-        "EVAL", kLuaStartSession, "3", keys.user(user.id), keys.session(sid), keys.user_sessions(user.id),
-        iso8601(call.now()), std::to_string(s.refresh_lifetime), user.password, "", sid,
-        "user_id", std::to_string(user.id), "jti", pair.refresh_jti, "created", now, "last_used", now,
-        "user_agent", call.request().user_agent.substr(0, 512), "ip", call.request().client_ip,
-        "expires", std::to_string(pair.refresh_exp),
-    };
-    auto started = co_await call.redis(std::move(start));
-    if (started[0].integer != 1) {
+    // allauth logs the new user in, as login/ does.
+    if (!co_await log_in(call, user, 201, "")) {
         // Deleted between the two steps (an operator was quick).
         errors.add(NON_FIELD_ERRORS, "Unable to log in with provided credentials.");
         respond_errors(call, errors);
-        co_return;
     }
-    set_token_cookies(call, pair);
-    call.respond(201, "{" + token_pair_fields(call, pair) + ", \"user\": " + user_json(user) + "}");
 }
 
 // ---- registration/verify-email/ --------------------------------------------

@@ -79,6 +79,7 @@ typedef struct {
     int              old_password_field;
     int              logout_on_password_change;
     int              csrf;                  /* double-submit for cookie auth */
+    int              opaque_tokens;         /* DRF TokenAuthentication mode */
 } restauth_settings_t;
 
 

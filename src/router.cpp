@@ -15,6 +15,7 @@ struct Route {
     const char *allow;        // DRF's Allow header
     bool authenticated;       // 401 before 405
     Task<void> (*handler)(Call &);
+    bool jwt_only = false;    // absent in opaque-token mode, as in dj-rest-auth
 };
 
 // Methods are checked by the handler for authenticated routes, because a
@@ -30,10 +31,10 @@ constexpr Route routes[] = {
     {"registration", "POST, OPTIONS", false, registration},
     {"registration/verify-email", "POST, OPTIONS", false, verify_email},
     {"registration/resend-email", "POST, OPTIONS", false, resend_email},
-    {"token/verify", "POST, OPTIONS", false, token_verify},
-    {"token/refresh", "POST, OPTIONS", false, token_refresh},
-    {"sessions", "GET, HEAD, OPTIONS", true, sessions_list},
-    {".well-known/jwks.json", "GET, HEAD, OPTIONS", false, jwks},
+    {"token/verify", "POST, OPTIONS", false, token_verify, true},
+    {"token/refresh", "POST, OPTIONS", false, token_refresh, true},
+    {"sessions", "GET, HEAD, OPTIONS", true, sessions_list, true},
+    {".well-known/jwks.json", "GET, HEAD, OPTIONS", false, jwks, true},
 };
 
 bool method_allowed(std::string_view allow, std::string_view method)
@@ -81,8 +82,9 @@ Task<void> dispatch(Call &call)
     if (!path.empty() && path.back() == '/') path.remove_suffix(1);
     const std::string &method = call.request().method;
 
+    bool opaque = call.settings().opaque_tokens;
     constexpr std::string_view sessions_prefix = "sessions/";
-    if (path.substr(0, sessions_prefix.size()) == sessions_prefix) {
+    if (!opaque && path.substr(0, sessions_prefix.size()) == sessions_prefix) {
         std::string id(path.substr(sessions_prefix.size()));
         if (id.empty() || id.find('/') != std::string::npos) return not_found(call);
         if (method == "OPTIONS") return options(call, "DELETE, OPTIONS");
@@ -90,7 +92,7 @@ Task<void> dispatch(Call &call)
     }
 
     for (const Route &route : routes) {
-        if (route.path != path) continue;
+        if (route.path != path || (opaque && route.jwt_only)) continue;
         if (method == "OPTIONS") return options(call, route.allow);
         if (!route.authenticated && !method_allowed(route.allow, method)) {
             return method_not_allowed(call, route.allow);

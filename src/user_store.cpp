@@ -111,8 +111,9 @@ if #ARGV > 3 then redis.call('HSET', KEYS[1], unpack(ARGV, 4)) end
 return 1
 )lua";
 
-// KEYS: user, user's session set.  ARGV: prefix, expected current hash
-// ('' = any), new hash, session id to keep ('' = none), revoke others (0|1).
+// KEYS: user, user's session set, user's opaque-token set.  ARGV: prefix,
+// expected current hash ('' = any), new hash, session id or token digest to
+// keep ('' = none), revoke others (0|1).
 // Returns 1, 0 (user gone) or -1 (password changed meanwhile).
 const char *const kLuaSetPassword = R"lua(
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
@@ -123,6 +124,12 @@ if ARGV[5] == '1' then
     if sid ~= ARGV[4] then
       redis.call('DEL', ARGV[1] .. 'session:' .. sid)
       redis.call('SREM', KEYS[2], sid)
+    end
+  end
+  for _, digest in ipairs(redis.call('SMEMBERS', KEYS[3])) do
+    if digest ~= ARGV[4] then
+      redis.call('DEL', ARGV[1] .. 'token:' .. digest)
+      redis.call('SREM', KEYS[3], digest)
     end
   end
 end
@@ -142,6 +149,20 @@ redis.call('HSET', KEYS[2], unpack(ARGV, 6))
 redis.call('EXPIRE', KEYS[2], ARGV[2])
 redis.call('SADD', KEYS[3], ARGV[5])
 redis.call('EXPIRE', KEYS[3], ARGV[2])
+return 1
+)lua";
+
+// Opaque-token login.  KEYS: user, token, user's token set.
+// ARGV: last_login, old hash, new hash ('' = keep), user id, created, digest.
+// Returns 1, or 0 when the user disappeared meanwhile.
+const char *const kLuaStartOpaque = R"lua(
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'last_login', ARGV[1])
+if ARGV[3] ~= '' and redis.call('HGET', KEYS[1], 'password') == ARGV[2] then
+  redis.call('HSET', KEYS[1], 'password', ARGV[3])
+end
+redis.call('HSET', KEYS[2], 'user_id', ARGV[4], 'created', ARGV[5])
+redis.call('SADD', KEYS[3], ARGV[6])
 return 1
 )lua";
 

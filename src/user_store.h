@@ -36,6 +36,8 @@ public:
     std::string by_email() const { return prefix_ + "users:by_email"; }
     std::string user(int64_t id) const { return prefix_ + "user:" + std::to_string(id); }
     std::string user_sessions(int64_t id) const { return user(id) + ":sessions"; }
+    std::string user_tokens(int64_t id) const { return user(id) + ":tokens"; }
+    std::string opaque_token(std::string_view digest) const { return prefix_ + "token:" + std::string(digest); }
     std::string session(std::string_view sid) const { return prefix_ + "session:" + std::string(sid); }
     std::string reset_token(std::string_view digest) const { return prefix_ + "reset:" + std::string(digest); }
     std::string verify_key(std::string_view digest) const { return prefix_ + "verify:" + std::string(digest); }
@@ -64,6 +66,7 @@ extern const char *const kLuaCreateUser;
 extern const char *const kLuaUpdateProfile;
 extern const char *const kLuaSetPassword;
 extern const char *const kLuaStartSession;
+extern const char *const kLuaStartOpaque;
 extern const char *const kLuaRotateSession;
 extern const char *const kLuaEndSession;
 extern const char *const kLuaEndAllSessions;

@@ -1,0 +1,116 @@
+# restauth_token_mode opaque: DRF's TokenAuthentication ("Authorization:
+# Token <key>"), login answering {"key": ...}, keys stored hashed.
+use Test::Nginx::Socket 'no_plan';
+
+no_shuffle();
+run_tests();
+
+__DATA__
+
+=== TEST 1: login answers a 40-hex key
+--- http_config
+    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    restauth_password_iterations 1000;
+    restauth_token_mode opaque;
+--- config
+    location /auth/ { restauth_api; }
+--- request
+POST /auth/login/
+{"username": "alice", "password": "Alice-Pass-2024"}
+--- more_headers
+Content-Type: application/json
+--- response_body_like: ^\{"key": "[0-9a-f]{40}"\}$
+
+
+
+=== TEST 2: authentication errors as DRF words them
+--- http_config
+    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    restauth_token_mode opaque;
+--- config
+    location /auth/ { restauth_api; }
+--- request eval
+["GET /auth/user/", "GET /auth/user/", "GET /auth/user/", "GET /auth/user/", "GET /auth/user/"]
+--- more_headers eval
+["", "Authorization: Token", "Authorization: Token a b", "Authorization: Token 0000000000000000000000000000000000000000", "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjo0MTAyNDQ0ODAwLCJpYXQiOjE3MDAwMDAwMDAsImp0aSI6IjAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAxIiwidXNlcl9pZCI6MSwic2lkIjoiYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWEiLCJ1c2VybmFtZSI6ImFsaWNlIiwiZW1haWwiOiJhbGljZUBleGFtcGxlLmNvbSJ9.QuKrEf53Fz7GU3YFTZfxzn97xJczX9b3_SaQ-B4amvk"]
+--- error_code eval
+[401, 401, 401, 401, 401]
+--- response_headers eval
+["WWW-Authenticate: Token", "WWW-Authenticate: Token", "WWW-Authenticate: Token", "WWW-Authenticate: Token", "WWW-Authenticate: Token"]
+--- response_body eval
+[
+qq({"detail": "Authentication credentials were not provided."}),
+qq({"detail": "Invalid token header. No credentials provided."}),
+qq({"detail": "Invalid token header. Token string should not contain spaces."}),
+qq({"detail": "Invalid token."}),
+qq({"detail": "Authentication credentials were not provided."}),
+]
+
+
+
+=== TEST 3: JWT endpoints do not exist in opaque mode
+--- http_config
+    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    restauth_token_mode opaque;
+--- config
+    location /auth/ { restauth_api; }
+--- request eval
+["POST /auth/token/refresh/\n{}", "POST /auth/token/verify/\n{}", "GET /auth/sessions/", "GET /auth/.well-known/jwks.json"]
+--- more_headers
+Content-Type: application/json
+--- error_code eval
+[404, 404, 404, 404]
+
+
+
+=== TEST 4: restauth_protect needs JWTs
+--- http_config
+    restauth_token_mode opaque;
+    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
+--- config
+    location /app/ { restauth_protect on; }
+--- must_die
+--- error_log
+restauth_protect verifies JWTs and cannot be used with "restauth_token_mode opaque"
+
+
+
+=== TEST 5: a stored key authenticates; an inactive user's key does not
+--- http_config
+    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    restauth_token_mode opaque;
+--- config
+    location /auth/ { restauth_api; }
+--- request eval
+["GET /auth/user/", "GET /auth/user/"]
+--- more_headers eval
+["Authorization: Token 0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a", "Authorization: token 0303030303030303030303030303030303030303"]
+--- error_code eval
+[200, 401]
+--- response_body eval
+[
+qq({"pk": 1, "username": "alice", "email": "alice\@example.com", "first_name": "", "last_name": ""}),
+qq({"detail": "User inactive or deleted."}),
+]
+
+
+
+=== TEST 6: logout deletes the presented key
+--- http_config
+    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    restauth_token_mode opaque;
+--- config
+    location /auth/ { restauth_api; }
+--- request eval
+["GET /auth/user/", "POST /auth/logout/", "GET /auth/user/", "POST /auth/logout/"]
+--- more_headers
+Authorization: Token 0707070707070707070707070707070707070707
+--- error_code eval
+[200, 200, 401, 200]
+--- response_body eval
+[
+qq({"pk": 7, "username": "grace", "email": "grace\@example.com", "first_name": "", "last_name": ""}),
+qq({"detail": "Successfully logged out."}),
+qq({"detail": "Invalid token."}),
+qq({"detail": "Successfully logged out."}),
+]
