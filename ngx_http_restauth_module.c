@@ -83,6 +83,8 @@ typedef struct {
     ngx_flag_t                 csrf;
     ngx_uint_t                 token_mode;
     size_t                     max_body_size;
+    ngx_uint_t                 limit_count[RESTAUTH_LIMIT_COUNT];
+    time_t                     limit_window[RESTAUTH_LIMIT_COUNT];
 
     ngx_array_t               *claim_headers;   /* of ..._claim_header_t */
     ngx_array_t               *requires;        /* of ..._require_t */
@@ -202,6 +204,8 @@ static char *ngx_http_restauth_jwt_key(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_restauth_jwt_claims(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_restauth_rate_limit(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_http_restauth_claim_header(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_restauth_require(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -217,6 +221,20 @@ static ngx_conf_enum_t  ngx_http_restauth_verification[] = {
     { ngx_string("optional"), RESTAUTH_VERIFY_OPTIONAL },
     { ngx_string("mandatory"), RESTAUTH_VERIFY_MANDATORY },
     { ngx_null_string, 0 }
+};
+
+
+/* restauth_rate_limit: names and defaults, indexed by RESTAUTH_LIMIT_*. */
+static struct {
+    ngx_str_t    name;
+    ngx_uint_t   count;
+    time_t       window;
+} ngx_http_restauth_limit_defaults[RESTAUTH_LIMIT_COUNT] = {
+    { ngx_string("login_ip"), 100, 900 },
+    { ngx_string("login_account"), 10, 900 },
+    { ngx_string("registration_ip"), 50, 3600 },
+    { ngx_string("mail_address"), 5, 3600 },
+    { ngx_string("mail_ip"), 50, 3600 }
 };
 
 
@@ -497,6 +515,13 @@ static ngx_command_t  ngx_http_restauth_commands[] = {
       ngx_conf_set_flag_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_restauth_loc_conf_t, csrf),
+      NULL },
+
+    { ngx_string("restauth_rate_limit"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_TAKE23,
+      ngx_http_restauth_rate_limit,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
       NULL },
 
     { ngx_string("restauth_token_mode"),
@@ -2232,6 +2257,62 @@ ngx_http_restauth_init(ngx_conf_t *cf)
 }
 
 
+/* restauth_rate_limit <kind> <count> <window> | <kind> off */
+static char *
+ngx_http_restauth_rate_limit(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_restauth_loc_conf_t *rlcf = conf;
+
+    time_t      window;
+    ngx_int_t   count;
+    ngx_str_t  *value;
+    ngx_uint_t  i;
+
+    value = cf->args->elts;
+
+    for (i = 0; i < RESTAUTH_LIMIT_COUNT; i++) {
+        if (value[1].len == ngx_http_restauth_limit_defaults[i].name.len
+            && ngx_strncmp(value[1].data,
+                           ngx_http_restauth_limit_defaults[i].name.data,
+                           value[1].len) == 0)
+        {
+            break;
+        }
+    }
+
+    if (i == RESTAUTH_LIMIT_COUNT) {
+        return "has an unknown kind (login_ip, login_account, "
+               "registration_ip, mail_address or mail_ip)";
+    }
+
+    if (rlcf->limit_count[i] != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    if (cf->args->nelts == 3) {
+        if (ngx_strcmp(value[2].data, "off") != 0) {
+            return "needs a count and a window, or \"off\"";
+        }
+
+        rlcf->limit_count[i] = 0;
+        rlcf->limit_window[i] = 1;
+        return NGX_CONF_OK;
+    }
+
+    count = ngx_atoi(value[2].data, value[2].len);
+    window = ngx_parse_time(&value[3], 1);
+
+    if (count <= 0 || window == (time_t) NGX_ERROR || window <= 0) {
+        return "needs a positive count and a time window such as 15m";
+    }
+
+    rlcf->limit_count[i] = count;
+    rlcf->limit_window[i] = window;
+
+    return NGX_CONF_OK;
+}
+
+
 /* restauth_jwt_claims field...: kept as one space-separated string; the
  * core validates the names when the location's API object is built. */
 static char *
@@ -2463,6 +2544,7 @@ ngx_http_restauth_init_main_conf(ngx_conf_t *cf, void *conf)
 static void *
 ngx_http_restauth_create_loc_conf(ngx_conf_t *cf)
 {
+    ngx_uint_t                     i;
     ngx_http_restauth_loc_conf_t  *rlcf;
 
     rlcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_restauth_loc_conf_t));
@@ -2497,6 +2579,11 @@ ngx_http_restauth_create_loc_conf(ngx_conf_t *cf)
     rlcf->logout_on_password_change = NGX_CONF_UNSET;
     rlcf->csrf = NGX_CONF_UNSET;
     rlcf->token_mode = NGX_CONF_UNSET_UINT;
+
+    for (i = 0; i < RESTAUTH_LIMIT_COUNT; i++) {
+        rlcf->limit_count[i] = NGX_CONF_UNSET_UINT;
+        rlcf->limit_window[i] = NGX_CONF_UNSET;
+    }
     rlcf->max_body_size = NGX_CONF_UNSET_SIZE;
 
     /*
@@ -2540,6 +2627,7 @@ ngx_http_restauth_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_restauth_loc_conf_t *conf = child;
 
     char                            err[256];
+    ngx_uint_t                      i;
     ngx_pool_cleanup_t             *cln;
     restauth_settings_t             s;
     ngx_http_restauth_main_conf_t  *rmcf;
@@ -2599,6 +2687,13 @@ ngx_http_restauth_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_value(conf->csrf, prev->csrf, 1);
     ngx_conf_merge_uint_value(conf->token_mode, prev->token_mode,
                               NGX_HTTP_RESTAUTH_TOKENS_JWT);
+
+    for (i = 0; i < RESTAUTH_LIMIT_COUNT; i++) {
+        ngx_conf_merge_uint_value(conf->limit_count[i], prev->limit_count[i],
+                        ngx_http_restauth_limit_defaults[i].count);
+        ngx_conf_merge_sec_value(conf->limit_window[i], prev->limit_window[i],
+                        ngx_http_restauth_limit_defaults[i].window);
+    }
     ngx_conf_merge_size_value(conf->max_body_size, prev->max_body_size,
                               16384);
 
@@ -2677,6 +2772,11 @@ ngx_http_restauth_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     s.logout_on_password_change = (int) conf->logout_on_password_change;
     s.csrf = (int) conf->csrf;
     s.opaque_tokens = (conf->token_mode == NGX_HTTP_RESTAUTH_TOKENS_OPAQUE);
+
+    for (i = 0; i < RESTAUTH_LIMIT_COUNT; i++) {
+        s.limit_count[i] = (unsigned) conf->limit_count[i];
+        s.limit_window[i] = conf->limit_window[i];
+    }
 
     conf->core = restauth_api_create(&s, conf->keys, err, sizeof(err));
 

@@ -1,6 +1,7 @@
 // An API location's immutable configuration, built once at config time.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -12,6 +13,15 @@ class KeySet;
 class CommonPasswords;
 
 enum class EmailVerification { None, Optional, Mandatory };
+
+// What restauth_rate_limit counts (failed logins; registrations, reset and
+// verification mails: every request).
+enum class Limit { LoginIp, LoginAccount, RegistrationIp, MailAddress, MailIp, Count };
+
+struct RateLimit {
+    unsigned count = 0;  // 0: off
+    int64_t window = 0;  // seconds
+};
 
 struct Settings {
     std::string redis_prefix = "restauth:";
@@ -41,6 +51,7 @@ struct Settings {
     bool logout_on_password_change = true;
     bool csrf = true;  // only ever applies to cookie-authenticated requests
     bool opaque_tokens = false;  // "Authorization: Token <key>" instead of JWTs
+    std::array<RateLimit, static_cast<size_t>(Limit::Count)> limits{};
 };
 
 struct Api {

@@ -124,6 +124,11 @@ restauth_api_t *restauth_api_create(const restauth_settings_t *s, const restauth
         out.logout_on_password_change = s->logout_on_password_change != 0;
         out.csrf = s->csrf != 0;
         out.opaque_tokens = s->opaque_tokens != 0;
+        static_assert(static_cast<size_t>(restauth::Limit::Count) == RESTAUTH_LIMIT_COUNT);
+        for (size_t i = 0; i < RESTAUTH_LIMIT_COUNT; i++) {
+            out.limits[i].count = s->limit_count[i];
+            out.limits[i].window = s->limit_window[i];
+        }
         api->api.keys = keys ? &keys->keys : nullptr;  // none in opaque-token mode
 
         std::string claims_error;

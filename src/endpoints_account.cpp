@@ -4,6 +4,7 @@
 #include "endpoints.h"
 #include "json.h"
 #include "password.h"
+#include "rate_limit.h"
 #include "responses.h"
 #include "restauth.h"
 #include "validation.h"
@@ -114,11 +115,22 @@ Task<void> login(Call &call)
 
     const Settings &s = call.settings();
     Keys keys = keys_of(call);
-    Command find = find_user_command(keys, by, fold_case(login_name));
-    auto found = co_await call.redis(std::move(find));
+    // The lookup and both failed-login counters in one round trip.
+    std::string login_key = fold_case(login_name);
+    const std::string &ip = call.request().client_ip;
+    std::vector<Command> lookup;
+    lookup.push_back(find_user_command(keys, by, login_key));
+    lookup.push_back(rate_limit_command(call, Limit::LoginIp, ip, false));
+    lookup.push_back(rate_limit_command(call, Limit::LoginAccount, login_key, false));
+    auto found = co_await call.redis(std::move(lookup));
+    if (throttled(call, Limit::LoginIp, found[1])) co_return;
 
+    // A locked account is indistinguishable from an unknown one: same
+    // answer, same hashing cost.
+    bool locked = limit_reached(found[2]);
+    if (locked) call.log(RESTAUTH_LOG_WARN, "login_account limit reached; login refused from " + ip);
     User user;
-    bool known = parse_user(found[0], user);
+    bool known = !locked && parse_user(found[0], user);
     bool matched = false;
     std::string upgraded_hash;
     // The same hashing cost whether or not the user exists: no enumeration
@@ -135,7 +147,11 @@ Task<void> login(Call &call)
     });
 
     if (!known || !matched || !user.is_active) {
-        call.log(RESTAUTH_LOG_INFO, "login failed from " + call.request().client_ip);
+        std::vector<Command> count;
+        count.push_back(rate_limit_command(call, Limit::LoginIp, ip, true));
+        count.push_back(rate_limit_command(call, Limit::LoginAccount, login_key, true));
+        co_await call.redis(std::move(count));
+        call.log(RESTAUTH_LOG_INFO, "login failed from " + ip);
         errors.add("non_field_errors", kLoginFailed);
         call.respond(400, errors.to_json());
         co_return;

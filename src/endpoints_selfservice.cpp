@@ -26,6 +26,7 @@
 #include "endpoints.h"
 #include "json.h"
 #include "password.h"
+#include "rate_limit.h"
 #include "responses.h"
 #include "restauth.h"
 #include "tokens.h"
@@ -322,6 +323,10 @@ Task<void> registration(Call &call)
 {
     Fields fields;
     if (!read_fields(call, fields)) co_return;
+    {
+        std::vector<std::pair<Limit, std::string>> limits{{Limit::RegistrationIp, call.request().client_ip}};
+        if (!co_await take_limits(call, std::move(limits))) co_return;
+    }
 
     const Settings &s = call.settings();
     Keys keys = keys_of(call);
@@ -493,6 +498,11 @@ Task<void> resend_email(Call &call)
         respond_errors(call, errors);
         co_return;
     }
+    {
+        std::vector<std::pair<Limit, std::string>> limits{{Limit::MailAddress, fold_case(email)},
+                                                          {Limit::MailIp, call.request().client_ip}};
+        if (!co_await take_limits(call, std::move(limits))) co_return;
+    }
 
     const Settings &s = call.settings();
     std::string key = random_token();
@@ -529,6 +539,11 @@ Task<void> password_reset(Call &call)
     if (!errors.empty()) {
         respond_errors(call, errors);
         co_return;
+    }
+    {
+        std::vector<std::pair<Limit, std::string>> limits{{Limit::MailAddress, fold_case(email)},
+                                                          {Limit::MailIp, call.request().client_ip}};
+        if (!co_await take_limits(call, std::move(limits))) co_return;
     }
 
     // One script whether or not the address is known: the answer and the

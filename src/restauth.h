@@ -52,6 +52,15 @@ enum {
     RESTAUTH_VERIFY_MANDATORY
 };
 
+enum {
+    RESTAUTH_LIMIT_LOGIN_IP = 0,      /* failed logins per client address */
+    RESTAUTH_LIMIT_LOGIN_ACCOUNT,     /* failed logins per login name */
+    RESTAUTH_LIMIT_REGISTRATION_IP,   /* registrations per client address */
+    RESTAUTH_LIMIT_MAIL_ADDRESS,      /* reset/verification mails per address */
+    RESTAUTH_LIMIT_MAIL_IP,           /* the same per client address */
+    RESTAUTH_LIMIT_COUNT
+};
+
 typedef struct {
     restauth_str_t   redis_prefix;
     restauth_str_t   mail_stream;
@@ -80,6 +89,9 @@ typedef struct {
     int              logout_on_password_change;
     int              csrf;                  /* double-submit for cookie auth */
     int              opaque_tokens;         /* DRF TokenAuthentication mode */
+    /* restauth_rate_limit, indexed by RESTAUTH_LIMIT_*; count 0 = off */
+    unsigned         limit_count[RESTAUTH_LIMIT_COUNT];
+    int64_t          limit_window[RESTAUTH_LIMIT_COUNT];
 } restauth_settings_t;
 
 

@@ -1,0 +1,79 @@
+#include "rate_limit.h"
+
+#include "crypto.h"
+#include "json.h"
+#include "restauth.h"
+#include "user_store.h"
+
+namespace restauth {
+
+const char *const kLuaRateLimit = R"lua(
+local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+if n >= tonumber(ARGV[1]) then
+  local ttl = redis.call('TTL', KEYS[1])
+  if ttl < 1 then ttl = 1 end
+  return {1, ttl}
+end
+if ARGV[3] == '1' then
+  if redis.call('INCR', KEYS[1]) == 1 then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
+end
+return {0, 0}
+)lua";
+
+namespace {
+
+const char *limit_name(Limit limit)
+{
+    switch (limit) {
+    case Limit::LoginIp: return "login_ip";
+    case Limit::LoginAccount: return "login_account";
+    case Limit::RegistrationIp: return "registration_ip";
+    case Limit::MailAddress: return "mail_address";
+    case Limit::MailIp: return "mail_ip";
+    case Limit::Count: break;
+    }
+    return "unknown";
+}
+
+}  // namespace
+
+Command rate_limit_command(const Call &call, Limit limit, std::string_view subject, bool add)
+{
+    const RateLimit &rule = call.settings().limits[static_cast<size_t>(limit)];
+    if (rule.count == 0) return {"PING"};  // off: a no-op keeps batch positions stable
+    // Subjects are client-controlled (addresses, login names): a digest
+    // bounds the key and keeps them out of key names.
+    std::string key = call.settings().redis_prefix + "rl:" + limit_name(limit) + ":" +
+                      sha256_hex(subject).substr(0, 32);
+    return {"EVAL", kLuaRateLimit, "1", key, std::to_string(rule.count), std::to_string(rule.window),
+            add ? "1" : "0"};
+}
+
+bool limit_reached(const RedisValue &reply)
+{
+    return reply.type == RedisValue::Type::Array && reply.elements.size() == 2 && reply.elements[0].integer == 1;
+}
+
+bool throttled(Call &call, Limit limit, const RedisValue &reply)
+{
+    if (!limit_reached(reply)) return false;
+    std::string wait = std::to_string(reply.elements[1].integer);
+    call.log(RESTAUTH_LOG_WARN, std::string("rate limit ") + limit_name(limit) + " reached for " +
+                                    call.request().client_ip);
+    call.add_header("Retry-After", wait);
+    call.respond(429, json_detail("Request was throttled. Expected available in " + wait + " seconds."));
+    return true;
+}
+
+Task<bool> take_limits(Call &call, std::vector<std::pair<Limit, std::string>> subjects)
+{
+    std::vector<Command> batch;
+    for (const auto &[limit, subject] : subjects) batch.push_back(rate_limit_command(call, limit, subject, true));
+    auto replies = co_await call.redis(std::move(batch));
+    for (size_t i = 0; i < subjects.size(); i++) {
+        if (throttled(call, subjects[i].first, replies[i])) co_return false;
+    }
+    co_return true;
+}
+
+}  // namespace restauth

@@ -1,0 +1,33 @@
+// Rate limits kept in Redis, so they hold across every nginx instance that
+// shares it: fixed windows counted with INCR and an expiry.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "call.h"
+#include "task.h"
+
+namespace restauth {
+
+// One Lua step per limit.  KEYS: counter.  ARGV: limit, window, add (0|1).
+// Returns {0, 0} when allowed (counting when add is 1), {1, ttl} when the
+// limit is reached.
+extern const char *const kLuaRateLimit;
+
+Command rate_limit_command(const Call &call, Limit limit, std::string_view subject, bool add);
+
+// True when a rate-limit reply says the limit was reached.
+bool limit_reached(const RedisValue &reply);
+
+// True when the reply says the limit was reached; answers 429 with
+// Retry-After then.
+bool throttled(Call &call, Limit limit, const RedisValue &reply);
+
+// Checks and counts several limits in one round trip.  False after
+// answering 429.
+Task<bool> take_limits(Call &call, std::vector<std::pair<Limit, std::string>> subjects);
+
+}  // namespace restauth
