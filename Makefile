@@ -4,12 +4,20 @@
 
 NGINX_SRC   ?= /usr/share/nginx/src
 NGINX_BIN   ?= /usr/sbin/nginx
-BUILD       := build
+BUILD       ?= build
 CXX         ?= g++
 CXXFLAGS    ?= -O2 -g
 CXXFLAGS    += -std=c++20 -fPIC -Wall -Wextra -fvisibility=hidden
 CPPFLAGS    += -Isrc -MMD -MP
 LDLIBS_CORE := -lcrypto -lhiredis -lcjson
+
+# make SANITIZE=1 BUILD=build-asan ...: AddressSanitizer + UBSan everywhere.
+SAN_FLAGS   := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+ifeq ($(SANITIZE),1)
+CXXFLAGS    += $(SAN_FLAGS)
+LDFLAGS     += $(SAN_FLAGS)
+NGINX_SAN    = --with-cc-opt='$(SAN_FLAGS)' --with-ld-opt='$(SAN_FLAGS)'
+endif
 
 CORE_SRCS   := $(wildcard src/*.cpp)
 CORE_OBJS   := $(CORE_SRCS:src/%.cpp=$(BUILD)/core/%.o)
@@ -23,7 +31,7 @@ NGINX_BUILD := $(BUILD)/nginx
 # module built with the same flags (--with-compat) loads into /usr/sbin/nginx.
 NGINX_FLAGS  = $(shell [ -f $(NGINX_SRC)/conf_flags ] && bash -c '. $(NGINX_SRC)/conf_flags && echo "$${NGX_CONF_FLAGS[@]}"' || echo --with-compat --with-threads)
 
-.PHONY: all core unit module test test-unit test-crosscheck test-t test-integration test-browser test-scripts demo deps clean
+.PHONY: all core unit module test test-asan test-unit test-crosscheck test-t test-integration test-browser test-scripts demo deps clean
 
 all: module
 
@@ -39,7 +47,7 @@ $(CORE_LIB): $(CORE_OBJS)
 
 $(BUILD)/unit/%: tests/unit/%.cpp $(CORE_LIB)
 	@mkdir -p $(dir $@)
-	$(CXX) $(CPPFLAGS) $(CXXFLAGS) $< -o $@ $(CORE_LIB) -lcmocka $(LDLIBS_CORE)
+	$(CXX) $(CPPFLAGS) $(CXXFLAGS) $(LDFLAGS) $< -o $@ $(CORE_LIB) -lcmocka $(LDLIBS_CORE)
 
 unit: $(UNIT_BINS)
 
@@ -49,7 +57,8 @@ $(NGINX_BUILD)/Makefile: config
 	rm -rf $(NGINX_BUILD)
 	mkdir -p $(BUILD)
 	cp -r $(NGINX_SRC) $(NGINX_BUILD)
-	cd $(NGINX_BUILD) && ./configure $(NGINX_FLAGS) --add-dynamic-module=$(CURDIR) >configure.log 2>&1 \
+	cd $(NGINX_BUILD) && RESTAUTH_CORE_LIB=$(abspath $(CORE_LIB)) \
+		./configure $(NGINX_FLAGS) $(NGINX_SAN) --add-dynamic-module=$(CURDIR) >configure.log 2>&1 \
 		|| { tail -30 configure.log; exit 1; }
 
 $(MODULE): $(NGINX_BUILD)/Makefile $(CORE_LIB) ngx_http_restauth_module.c src/restauth.h
@@ -65,7 +74,24 @@ clean:
 -include $(CORE_OBJS:.o=.d)
 
 test-t: module
-	scripts/run-integration-tests
+	TEST_NGINX_LOAD_MODULES=$(abspath $(MODULE)) scripts/run-integration-tests
+
+# Unit and t/ suites with AddressSanitizer and UBSan in the core and the
+# module (Debian's nginx itself is not instrumented: the runtime is
+# preloaded).  Any report fails the run.
+ASAN_RT = $(shell $(CXX) -print-file-name=libasan.so)
+test-asan:
+	$(MAKE) SANITIZE=1 BUILD=build-asan test-unit
+	$(MAKE) SANITIZE=1 BUILD=build-asan module
+	rm -f build-asan/asan.*
+	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:log_path=$(CURDIR)/build-asan/asan \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$(CURDIR)/build-asan/ubsan \
+	TEST_NGINX_LD_PRELOAD=$(ASAN_RT) \
+	TEST_NGINX_LOAD_MODULES=$(CURDIR)/build-asan/ngx_http_restauth_module.so \
+		scripts/run-integration-tests
+	@if ls build-asan/asan.* build-asan/ubsan.* >/dev/null 2>&1; then \
+		cat build-asan/asan.* build-asan/ubsan.* 2>/dev/null | head -100; \
+		echo "sanitizer reports found"; exit 1; fi
 
 test-scripts:
 	/usr/bin/python3 tests/scripts/test_scripts.py

@@ -120,14 +120,14 @@ Task<void> login(Call &call)
     const std::string &ip = call.request().client_ip;
     std::vector<Command> lookup;
     lookup.push_back(find_user_command(keys, by, login_key));
-    lookup.push_back(rate_limit_command(call, Limit::LoginIp, ip, false));
-    lookup.push_back(rate_limit_command(call, Limit::LoginAccount, login_key, false));
+    int ip_limit = append_rate_limit(lookup, call, Limit::LoginIp, ip, false);
+    int account_limit = append_rate_limit(lookup, call, Limit::LoginAccount, login_key, false);
     auto found = co_await call.redis(std::move(lookup));
-    if (throttled(call, Limit::LoginIp, found[1])) co_return;
+    if (throttled(call, Limit::LoginIp, found, ip_limit)) co_return;
 
     // A locked account is indistinguishable from an unknown one: same
     // answer, same hashing cost.
-    bool locked = limit_reached(found[2]);
+    bool locked = limit_reached(found, account_limit);
     if (locked) call.log(RESTAUTH_LOG_WARN, "login_account limit reached; login refused from " + ip);
     User user;
     bool known = !locked && parse_user(found[0], user);
@@ -148,9 +148,9 @@ Task<void> login(Call &call)
 
     if (!known || !matched || !user.is_active) {
         std::vector<Command> count;
-        count.push_back(rate_limit_command(call, Limit::LoginIp, ip, true));
-        count.push_back(rate_limit_command(call, Limit::LoginAccount, login_key, true));
-        co_await call.redis(std::move(count));
+        append_rate_limit(count, call, Limit::LoginIp, ip, true);
+        append_rate_limit(count, call, Limit::LoginAccount, login_key, true);
+        if (!count.empty()) co_await call.redis(std::move(count));
         call.log(RESTAUTH_LOG_INFO, "login failed from " + ip);
         errors.add("non_field_errors", kLoginFailed);
         call.respond(400, errors.to_json());

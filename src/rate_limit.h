@@ -17,14 +17,17 @@ namespace restauth {
 // limit is reached.
 extern const char *const kLuaRateLimit;
 
-Command rate_limit_command(const Call &call, Limit limit, std::string_view subject, bool add);
+// Appends the limit's command to a batch and returns its position, or -1
+// (appending nothing) when the limit is off.
+int append_rate_limit(std::vector<Command> &batch, const Call &call, Limit limit, std::string_view subject,
+                      bool add);
 
-// True when a rate-limit reply says the limit was reached.
-bool limit_reached(const RedisValue &reply);
+// True when the reply at `index` of a batch says the limit was reached.
+bool limit_reached(const std::vector<RedisValue> &replies, int index);
 
 // True when the reply says the limit was reached; answers 429 with
 // Retry-After then.
-bool throttled(Call &call, Limit limit, const RedisValue &reply);
+bool throttled(Call &call, Limit limit, const std::vector<RedisValue> &replies, int index);
 
 // Checks and counts several limits in one round trip.  False after
 // answering 429.

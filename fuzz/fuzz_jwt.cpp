@@ -1,0 +1,279 @@
+// libFuzzer target: the JWT parser/verifier, restauth::KeySet::verify
+// (src/jwt.h), and restauth_protect_verify / restauth_identity_claim of the
+// C API (src/restauth.h).
+//
+// Keys (fuzz_keys.h, loaded once): HS256 without kid (the first key),
+// ES256 kid "ec-1", EdDSA kid "ed-1", RS256 kid "rs-1", HS256 kid "hs-2",
+// and a verify-only ES256 public key without kid.
+//
+// Input layout: byte 0 is a flag byte, the rest the payload.
+//   bit 7  0: verify mode -- the payload is a compact JWS;
+//          1: sign mode -- byte 1 picks a signer (mod 4: HS256, ES256/ec-1,
+//             EdDSA/ed-1, HS256/hs-2), bytes 2.. are a claims JSON text.
+//             Whatever sign() accepts must verify again (Ok, or a time-claim
+//             verdict), with the same claims.  This is how the fuzzer gets
+//             past the signature check to the payload and claim code.
+//   bits 2-3  "now": 1700000000, 0, INT64_MAX, INT64_MIN
+//   bits 4-5  leeway: 0, 60, -1, INT64_MAX
+//   bit 6  verify mode only: go through restauth_protect_verify (issuer
+//          "https://issuer.example", audience "api", leeway 30, access
+//          cookie "access", CSRF on) instead of KeySet::verify.  Sign mode
+//          always does both.  For the C API, bit 0 sends the token in the
+//          access cookie instead of "Authorization: Bearer", bit 1 makes
+//          the method POST (so cookies need CSRF), and bits 4-5 both set
+//          make the X-CSRFToken header wrong.
+//
+// Seeds: fuzz/corpus/fuzz_jwt/, written by gen_jwt_seeds.cpp.
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <cjson/cJSON.h>
+
+#include "fuzz_common.h"
+#include "fuzz_keys.h"
+#include "json_ptr.h"
+#include "jwt.h"
+#include "protect.h"
+#include "restauth.h"
+
+using namespace restauth;
+
+namespace {
+
+constexpr int64_t kNows[4] = {1700000000, 0, std::numeric_limits<int64_t>::max(),
+                              std::numeric_limits<int64_t>::min()};
+constexpr int64_t kLeeways[4] = {0, 60, -1, std::numeric_limits<int64_t>::max()};
+
+struct KeySpec {
+    JwtAlg alg;
+    const char *material;
+    const char *kid;
+};
+
+// The verifier's keys, in order (the first one signs).
+const KeySpec kVerifyKeys[] = {
+    {JwtAlg::HS256, fuzzkeys::kHsSecret, ""},
+    {JwtAlg::ES256, fuzzkeys::kEcPrivate, "ec-1"},
+    {JwtAlg::EdDSA, fuzzkeys::kEdPrivate, "ed-1"},
+    {JwtAlg::RS256, fuzzkeys::kRsaPrivate, "rs-1"},
+    {JwtAlg::HS256, fuzzkeys::kHsSecret2, "hs-2"},
+    {JwtAlg::ES256, fuzzkeys::kEc2Public, ""},
+};
+
+// One-key sets for sign mode (RS256 is left out: a 2048-bit RSA signature
+// per input would slow the fuzzer down tenfold; the seeds cover RS256).
+const KeySpec kSigners[] = {
+    {JwtAlg::HS256, fuzzkeys::kHsSecret, ""},
+    {JwtAlg::ES256, fuzzkeys::kEcPrivate, "ec-1"},
+    {JwtAlg::EdDSA, fuzzkeys::kEdPrivate, "ed-1"},
+    {JwtAlg::HS256, fuzzkeys::kHsSecret2, "hs-2"},
+};
+
+struct World {
+    KeySet verifier;
+    std::vector<std::unique_ptr<KeySet>> signers;
+    restauth_keyset_t *c_keys = nullptr;
+    restauth_api_t *api = nullptr;
+};
+
+restauth_str_t S(std::string_view s)
+{
+    return restauth_str_t{s.data(), s.size()};
+}
+
+[[noreturn]] void setup_failed(const char *what, const std::string &why)
+{
+    std::fprintf(stderr, "fuzz_jwt setup: %s: %s\n", what, why.c_str());
+    std::abort();
+}
+
+World *make_world()
+{
+    auto *w = new World;
+    std::string err;
+    for (const auto &k : kVerifyKeys) {
+        if (!w->verifier.add_key(k.alg, k.material, k.kid, err)) setup_failed("verifier key", err);
+    }
+    for (const auto &k : kSigners) {
+        auto ks = std::make_unique<KeySet>();
+        if (!ks->add_key(k.alg, k.material, k.kid, err)) setup_failed("signer key", err);
+        w->signers.push_back(std::move(ks));
+    }
+
+    w->c_keys = restauth_keyset_create();
+    char cerr[256] = "";
+    for (const auto &k : kVerifyKeys) {
+        if (restauth_keyset_add(w->c_keys, S(jwt_alg_name(k.alg)), S(k.material), S(k.kid), cerr,
+                                sizeof cerr) != 0) {
+            setup_failed("C keyset", cerr);
+        }
+    }
+    restauth_settings_t s;
+    std::memset(&s, 0, sizeof s);
+    s.issuer = S("https://issuer.example");
+    s.audience = S("api");
+    s.cookie_access = S("access");
+    s.cookie_refresh = S("refresh");
+    s.access_lifetime = 300;
+    s.refresh_lifetime = 86400;
+    s.leeway = 30;
+    s.password_iterations = 1;
+    s.password_min_length = 8;
+    s.csrf = 1;
+    w->api = restauth_api_create(&s, w->c_keys, cerr, sizeof cerr);
+    if (w->api == nullptr) setup_failed("restauth_api_create", cerr);
+    return w;
+}
+
+World &world()
+{
+    static World *w = make_world();  // never freed: lives for the process
+    return *w;
+}
+
+// Claim paths to read from a verified token: fixed ones plus every member
+// name (and "name.child" one level down) of the claims.
+std::vector<std::string> claim_paths(const cJSON *claims)
+{
+    std::vector<std::string> paths = {"user_id", "username", "email", "aud", "exp", "roles",
+                                      "a.b",     "a.b.c",    "",      ".",   "x..y", "sub."};
+    if (claims == nullptr) return paths;
+    for (const cJSON *c = claims->child; c != nullptr; c = c->next) {
+        if (c->string == nullptr) continue;
+        paths.emplace_back(c->string);
+        if (cJSON_IsObject(c)) {
+            for (const cJSON *d = c->child; d != nullptr; d = d->next) {
+                if (d->string != nullptr) paths.push_back(std::string(c->string) + "." + d->string);
+            }
+        }
+        if (paths.size() > 64) break;
+    }
+    return paths;
+}
+
+void check_claim_text(const cJSON *claims)
+{
+    for (const std::string &path : claim_paths(claims)) {
+        std::string text;
+        if (!claim_text(claims, path, text)) continue;
+        for (unsigned char c : text) FUZZ_CHECK(c >= 0x20 && c != 0x7f);  // header-safe
+    }
+}
+
+// restauth_protect_verify, then every claim through restauth_identity_claim.
+restauth_token_status_t protect(std::string_view token, uint8_t flags, int64_t now)
+{
+    const bool cookie = flags & 1, post = flags & 2;
+    std::string authorization, cookie_header = "csrftoken=t0k; theme=dark";
+    if (cookie) {
+        cookie_header += "; access=" + std::string(token);
+    } else {
+        authorization = "Bearer " + std::string(token);
+    }
+    restauth_credentials_t cred;
+    cred.method = S(post ? "POST" : "GET");
+    cred.authorization = S(authorization);
+    cred.cookie = S(cookie_header);
+    cred.csrf_header = S((flags & 0x30) == 0x30 ? "wrong" : "t0k");
+    cred.now = now;
+
+    restauth_identity_t *identity = nullptr;
+    restauth_token_status_t st = restauth_protect_verify(world().api, &cred, &identity);
+    FUZZ_CHECK((st == RESTAUTH_TOKEN_OK) == (identity != nullptr));
+    FUZZ_CHECK(restauth_token_error_body(st).len > 0 || st == RESTAUTH_TOKEN_OK);
+    if (identity == nullptr) return st;
+
+    // Re-read the claims the identity holds by verifying directly.
+    JsonPtr claims;
+    JwtStatus js = world().verifier.verify(token, now, 30, claims);
+    FUZZ_CHECK(js == JwtStatus::Ok);
+    for (const std::string &path : claim_paths(claims.get())) {
+        restauth_str_t value{nullptr, 0};
+        if (!restauth_identity_claim(identity, S(path), &value)) continue;
+        FUZZ_CHECK(value.data != nullptr);
+        for (size_t i = 0; i < value.len; i++) {
+            unsigned char c = static_cast<unsigned char>(value.data[i]);
+            FUZZ_CHECK(c >= 0x20 && c != 0x7f);
+        }
+    }
+    restauth_identity_destroy(identity);
+    return st;
+}
+
+void verify_mode(std::string_view token, uint8_t flags)
+{
+    const int64_t now = kNows[(flags >> 2) & 3];
+    const int64_t leeway = kLeeways[(flags >> 4) & 3];
+    if (flags & 0x40) {
+        protect(token, flags, now);
+        return;
+    }
+    JsonPtr claims;
+    JwtStatus st = world().verifier.verify(token, now, leeway, claims);
+    FUZZ_CHECK(std::strcmp(jwt_status_name(st), "unknown") != 0);
+    FUZZ_CHECK((st == JwtStatus::Ok) == (claims != nullptr));
+    if (st == JwtStatus::Ok) {
+        FUZZ_CHECK(cJSON_IsObject(claims.get()));
+        check_claim_text(claims.get());
+    }
+    // A smaller cap only ever turns a verdict into TooLarge.
+    JsonPtr claims2;
+    JwtStatus st2 = world().verifier.verify(token, now, leeway, claims2, 64);
+    FUZZ_CHECK(st2 == (token.size() > 64 ? JwtStatus::TooLarge : st));
+}
+
+void sign_mode(uint8_t signer_byte, std::string_view claims_json, uint8_t flags)
+{
+    const int64_t now = kNows[(flags >> 2) & 3];
+    const int64_t leeway = kLeeways[(flags >> 4) & 3];
+    const KeySet &signer = *world().signers[signer_byte % world().signers.size()];
+
+    std::string token = signer.sign(claims_json);
+    if (token.empty()) return;  // not a strict JSON object: refused
+
+    JsonPtr claims;
+    JwtStatus st = world().verifier.verify(token, now, leeway, claims, SIZE_MAX);
+    // sign() and verify() share the payload rules, so the only verdicts
+    // left are about time.
+    FUZZ_CHECK(st == JwtStatus::Ok || st == JwtStatus::Expired || st == JwtStatus::NotYetValid ||
+               st == JwtStatus::BadClaimType);
+    if (st != JwtStatus::Ok) return;
+
+    // The claims come back as they went in.
+    const char *end = nullptr;
+    std::string copy(claims_json);
+    JsonPtr original(cJSON_ParseWithLengthOpts(copy.c_str(), copy.size(), &end, 0));
+    FUZZ_CHECK(original != nullptr);
+    FUZZ_CHECK(cJSON_Compare(original.get(), claims.get(), 1));
+    check_claim_text(claims.get());
+
+    // The C API path on the same token (iss/aud/token_type may well be
+    // missing: then it is simply invalid).
+    protect(token, flags, now);
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerInitialize(int *, char ***)
+{
+    world();
+    return 0;
+}
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size < 1) return 0;
+    const uint8_t flags = data[0];
+    if (flags & 0x80) {
+        if (size < 2) return 0;
+        sign_mode(data[1], fuzz::view(data + 2, size - 2), flags);
+    } else {
+        verify_mode(fuzz::view(data + 1, size - 1), flags);
+    }
+    return 0;
+}
