@@ -79,14 +79,16 @@ test-t: module
 # Unit and t/ suites with AddressSanitizer and UBSan in the core and the
 # module (Debian's nginx itself is not instrumented: the runtime is
 # preloaded).  Any report fails the run.
-ASAN_RT = $(shell $(CXX) -print-file-name=libasan.so)
+# libstdc++ is preloaded too: ASan resolves __cxa_throw at startup, before
+# nginx (a C program) loads the module and with it libstdc++.
+ASAN_RT = $(shell $(CXX) -print-file-name=libasan.so) $(shell $(CXX) -print-file-name=libstdc++.so.6)
 test-asan:
 	$(MAKE) SANITIZE=1 BUILD=build-asan test-unit
 	$(MAKE) SANITIZE=1 BUILD=build-asan module
 	rm -f build-asan/asan.*
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:log_path=$(CURDIR)/build-asan/asan \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$(CURDIR)/build-asan/ubsan \
-	TEST_NGINX_LD_PRELOAD=$(ASAN_RT) \
+	TEST_NGINX_LD_PRELOAD="$(ASAN_RT)" \
 	TEST_NGINX_LOAD_MODULES=$(CURDIR)/build-asan/ngx_http_restauth_module.so \
 		scripts/run-integration-tests
 	@if ls build-asan/asan.* build-asan/ubsan.* >/dev/null 2>&1; then \
