@@ -1443,7 +1443,11 @@ ngx_http_restauth_redis_setup_reply(redisAsyncContext *ac, void *reply,
         ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
                       "restauth: redis %s failed: %*s", (char *) privdata,
                       (size_t) rep->len, rep->str);
-        redisAsyncDisconnect(ac);
+
+        /* Fail the commands queued behind it rather than run them on a
+         * connection without the intended credentials or database;
+         * hiredis defers the free until this callback returns. */
+        redisAsyncFree(ac);
     }
 }
 

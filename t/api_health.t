@@ -145,3 +145,94 @@ restauth_jwt_key
 --- must_die
 --- error_log
 unknown thread pool "nosuchpool"
+
+
+
+=== TEST 10: a Redis that answers garbage is dropped with a 503
+--- http_config
+    restauth_redis 127.0.0.1:19096;
+    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
+--- config
+    location /auth/ { restauth_api; }
+--- tcp_listen: 19096
+--- tcp_reply: garbage
+--- request
+GET /auth/health/
+--- error_code: 503
+--- response_body chomp
+{"detail": "Redis is unavailable."}
+--- error_log
+restauth: redis connection lost
+--- no_error_log
+[alert]
+[crit]
+
+
+
+=== TEST 11: a slow Redis within restauth_redis_timeout is fine
+--- http_config
+    restauth_redis 127.0.0.1:19096;
+    restauth_redis_timeout 2s;
+    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
+--- config
+    location /auth/ { restauth_api; }
+--- tcp_listen: 19096
+--- tcp_reply_delay: 300ms
+--- tcp_reply eval
+"+PONG\r\n"
+--- request
+GET /auth/health/
+--- response_body chomp
+{"redis": "ok"}
+
+
+
+=== TEST 12: Redis closing the connection mid-command is a 503
+--- http_config
+    restauth_redis 127.0.0.1:19096;
+    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
+--- config
+    location /auth/ { restauth_api; }
+--- tcp_listen: 19096
+--- tcp_reply:
+--- request
+GET /auth/health/
+--- error_code: 503
+--- response_body chomp
+{"detail": "Redis is unavailable."}
+
+
+
+=== TEST 13: AUTH with the password file; a wrong password is logged and answered 503
+--- http_config
+    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    restauth_redis_password_file $TEST_NGINX_KEY_DIR/hs256.key;
+    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
+--- config
+    location /auth/ { restauth_api; }
+--- request
+GET /auth/health/
+--- error_code: 503
+--- error_log
+restauth: redis AUTH failed
+--- no_error_log
+restauth-test-only-secret
+
+
+
+=== TEST 14: SELECT picks the database
+--- http_config
+    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    restauth_redis_db 3;
+    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
+    restauth_password_iterations 1000;
+--- config
+    location /auth/ { restauth_api; }
+--- request
+POST /auth/login/
+{"username": "alice", "password": "Alice-Pass-2024"}
+--- more_headers
+Content-Type: application/json
+--- error_code: 400
+--- response_body chomp
+{"non_field_errors": ["Unable to log in with provided credentials."]}

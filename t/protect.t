@@ -401,3 +401,28 @@ cannot set a header nginx itself interprets
 [403, 200, 200, 200]
 --- response_body eval
 [qq({"detail": "CSRF Failed: CSRF token missing or incorrect."}), "uid=1\n", "uid=1\n", "uid=1\n"]
+
+
+
+=== TEST 17: protected routes keep verifying stateless tokens while Redis is down
+--- http_config
+    restauth_redis 127.0.0.1:19098;
+    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
+    server {
+        listen 127.0.0.1:19085;
+        location / { return 200 "uid=$http_x_auth_user_id\n"; }
+    }
+--- config
+    location /auth/ { restauth_api; }
+    location /app/ {
+        restauth_protect on;
+        proxy_pass http://127.0.0.1:19085;
+    }
+--- request eval
+["GET /app/page", "GET /auth/user/"]
+--- more_headers
+Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjo0MTAyNDQ0ODAwLCJpYXQiOjE3MDAwMDAwMDAsImp0aSI6IjAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAxIiwidXNlcl9pZCI6MSwic2lkIjoiYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWEiLCJ1c2VybmFtZSI6ImFsaWNlIiwiZW1haWwiOiJhbGljZUBleGFtcGxlLmNvbSJ9.QuKrEf53Fz7GU3YFTZfxzn97xJczX9b3_SaQ-B4amvk
+--- error_code eval
+[200, 503]
+--- response_body eval
+["uid=1\n", qq({"detail": "Service temporarily unavailable, try again later."})]

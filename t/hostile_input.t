@@ -1,0 +1,164 @@
+# Hostile input: each gets a clear 4xx JSON answer and a log line, never a
+# crash, a hang or an echo into a header.
+use Test::Nginx::Socket 'no_plan';
+
+no_shuffle();
+run_tests();
+
+__DATA__
+
+=== TEST 1: deeply nested, invalid UTF-8 and NUL-carrying JSON
+--- http_config
+    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
+--- config
+    location /auth/ { restauth_api; }
+--- request eval
+[
+"POST /auth/login/\n" . ("[" x 5000) . ("]" x 5000),
+"POST /auth/login/\n{\"username\": \"al\xffice\", \"password\": \"x\"}",
+"POST /auth/login/\n{\"username\": \"alice\\u0000admin\", \"password\": \"x\"}",
+"POST /auth/login/\n{\"username\": {\"\$ne\": null}, \"password\": \"x\"}",
+"POST /auth/login/\n{\"username\": \"alice\", \"password\": [\"a\"]}",
+]
+--- more_headers
+Content-Type: application/json
+--- error_code eval
+[400, 400, 400, 400, 400]
+--- response_body_like eval
+[
+qr/^\{"detail": "JSON parse error - [^"]+"\}$/,
+qr/^\{"detail": "JSON parse error - [^"]+"\}$/,
+qr/^\{"username": \["Null characters are not allowed."\]\}$/,
+qr/^\{"username": \["Not a valid string."\]\}$/,
+qr/^\{"password": \["Not a valid string."\]\}$/,
+]
+--- no_error_log
+[alert]
+[crit]
+
+
+
+=== TEST 2: bad form encodings and multipart bodies
+--- http_config
+    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
+--- config
+    location /auth/ { restauth_api; }
+--- request eval
+[
+"POST /auth/login/\nusername=%ff%fe&password=x",
+"POST /auth/login/\n--nope\r\nbroken",
+"POST /auth/login/\n--x\r\nContent-Disposition: form-data; name=\"username\"\r\n\r\nalice",
+]
+--- more_headers eval
+[
+"Content-Type: application/x-www-form-urlencoded",
+"Content-Type: multipart/form-data",
+"Content-Type: multipart/form-data; boundary=x",
+]
+--- error_code eval
+[400, 400, 400]
+--- response_body_like eval
+[
+qr/^\{"detail": "Form parse error - [^"]+"\}$/,
+qr/^\{"detail": "Multipart form parse error - [^"]+"\}$/,
+qr/^\{"detail": "Multipart form parse error - [^"]+"\}$/,
+]
+
+
+
+=== TEST 3: quotes in an unsupported content type are escaped in the JSON answer
+--- http_config
+    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
+--- config
+    location /auth/ { restauth_api; }
+--- request
+POST /auth/login/
+x
+--- more_headers
+Content-Type: text/evil; a="b\"c"
+--- error_code: 415
+--- response_body_like eval
+qr{^\{"detail": "Unsupported media type \\"text/evil; a=\\"b\\\\\\"c\\"\\" in request\."\}$}
+
+
+
+=== TEST 4: usernames with CR/LF or NUL are refused at registration
+--- http_config
+    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
+    restauth_password_iterations 1000;
+--- config
+    location /auth/ { restauth_api; }
+--- request eval
+[
+"POST /auth/registration/\n{\"username\": \"eve\\r\\nX-Injected: 1\", \"email\": \"eve1\@example.com\", \"password1\": \"Quite-Long-Pass-7\", \"password2\": \"Quite-Long-Pass-7\"}",
+"POST /auth/registration/\n{\"username\": \"eve\", \"email\": \"eve2\@example.com\\r\\nBcc: x\@example.com\", \"password1\": \"Quite-Long-Pass-7\", \"password2\": \"Quite-Long-Pass-7\"}",
+]
+--- more_headers
+Content-Type: application/json
+--- error_code eval
+[400, 400]
+--- response_body_like eval
+[qr/"username": \["Enter a valid username/, qr/"email": \["Enter a valid email address."\]/]
+
+
+
+=== TEST 5: oversized and malformed tokens and cookies
+--- http_config
+    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
+    restauth_cookie_access access_token;
+    large_client_header_buffers 4 16k;
+--- config
+    location /auth/ { restauth_api; }
+--- request eval
+["GET /auth/user/", "GET /auth/user/", "GET /auth/user/", "GET /auth/user/"]
+--- more_headers eval
+[
+"Authorization: Bearer " . ("A" x 9000) . ".e30.sig",
+"Authorization: Bearer ....",
+"Cookie: access_token=\"; ; =; access_token",
+"Cookie: access_token=" . ("x" x 3000),
+]
+--- error_code eval
+[401, 401, 401, 401]
+--- response_body_like eval
+[qr/token_not_valid/, qr/token_not_valid/, qr/(token_not_valid|credentials were not provided)/, qr/token_not_valid/]
+--- no_error_log
+[alert]
+[crit]
+
+
+
+=== TEST 6: a huge chunked body is refused with 413 JSON, never spooled to disk
+--- http_config
+    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
+--- config
+    location /auth/ { restauth_api; }
+--- request eval
+"POST /auth/login/\n" . sprintf("%x", 40000) . "\r\n" . ("x" x 40000) . "\r\n0\r\n\r\n"
+--- more_headers
+Content-Type: application/json
+Transfer-Encoding: chunked
+--- error_code: 413
+--- response_body chomp
+{"detail": "Request body is too large."}
+
+
+
+=== TEST 7: too many fields
+--- http_config
+    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
+--- config
+    location /auth/ { restauth_api; }
+--- request eval
+"POST /auth/login/\n" . join("&", map { "f$_=1" } 1..200)
+--- more_headers
+Content-Type: application/x-www-form-urlencoded
+--- error_code: 413
+--- response_body_like: ^\{"detail": "[^"]+"\}$
