@@ -82,6 +82,7 @@ typedef struct {
     ngx_flag_t                 logout_on_password_change;
     ngx_flag_t                 csrf;
     ngx_uint_t                 token_mode;
+    ngx_flag_t                 check_session;
     size_t                     max_body_size;
     ngx_uint_t                 limit_count[RESTAUTH_LIMIT_COUNT];
     time_t                     limit_window[RESTAUTH_LIMIT_COUNT];
@@ -113,11 +114,27 @@ typedef struct {
  * it survives internal redirects (which clear module contexts) and is
  * shared with subrequests, which share the pool: one verification per
  * request. */
+typedef struct ngx_http_restauth_session_check_s
+    ngx_http_restauth_session_check_t;
+
 typedef struct {
-    restauth_identity_t       *identity;
-    restauth_token_status_t    status;
-    unsigned                   verified:1;
+    restauth_identity_t                *identity;
+    restauth_token_status_t             status;
+    ngx_http_restauth_session_check_t  *check;    /* in flight */
+    unsigned                            verified:1;
+    unsigned                            session_checked:1;
+    unsigned                            session_alive:1;
+    unsigned                            session_unknown:1;  /* Redis failed */
 } ngx_http_restauth_protect_ctx_t;
+
+
+/* restauth_check_session: one EXISTS in flight for a protected request;
+ * heap memory, detached (request = NULL) if the request goes first. */
+struct ngx_http_restauth_session_check_s {
+    ngx_http_request_t                 *request;
+    ngx_http_restauth_protect_ctx_t    *pctx;
+    ngx_event_t                         timer;
+};
 
 
 typedef struct ngx_http_restauth_redis_s  ngx_http_restauth_redis_t;
@@ -522,6 +539,13 @@ static ngx_command_t  ngx_http_restauth_commands[] = {
       ngx_http_restauth_rate_limit,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
+      NULL },
+
+    { ngx_string("restauth_check_session"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_restauth_loc_conf_t, check_session),
       NULL },
 
     { ngx_string("restauth_token_mode"),
@@ -1610,6 +1634,16 @@ ngx_http_restauth_protect_cleanup(void *data)
 {
     ngx_http_restauth_protect_ctx_t  *pctx = data;
 
+    if (pctx->check) {
+        /* the EXISTS is still in flight: its callback frees the check */
+        if (pctx->check->timer.timer_set) {
+            ngx_del_timer(&pctx->check->timer);
+        }
+
+        pctx->check->request = NULL;
+        pctx->check = NULL;
+    }
+
     if (pctx->identity) {
         restauth_identity_destroy(pctx->identity);
         pctx->identity = NULL;
@@ -2017,6 +2051,116 @@ ngx_http_restauth_deny(ngx_http_request_t *r,
 }
 
 
+static void
+ngx_http_restauth_session_reply(redisAsyncContext *ac, void *reply,
+    void *privdata)
+{
+    redisReply                         *rep = reply;
+    ngx_connection_t                   *c;
+    ngx_http_request_t                 *r;
+    ngx_http_restauth_protect_ctx_t    *pctx;
+    ngx_http_restauth_session_check_t  *check = privdata;
+
+    r = check->request;
+
+    if (r == NULL) {
+        ngx_free(check);
+        return;
+    }
+
+    if (check->timer.timer_set) {
+        ngx_del_timer(&check->timer);
+    }
+
+    pctx = check->pctx;
+    pctx->check = NULL;
+    pctx->session_checked = 1;
+
+    if (rep == NULL || rep->type != REDIS_REPLY_INTEGER) {
+        pctx->session_unknown = 1;
+
+    } else {
+        pctx->session_alive = (rep->integer == 1);
+    }
+
+    ngx_free(check);
+
+    c = r->connection;
+
+    ngx_http_core_run_phases(r);
+    ngx_http_run_posted_requests(c);
+}
+
+
+static void
+ngx_http_restauth_session_timeout(ngx_event_t *ev)
+{
+    ngx_log_error(NGX_LOG_ERR, ev->log, 0,
+                  "restauth: redis did not answer within "
+                  "restauth_redis_timeout, resetting the connection");
+
+    /* Answers the EXISTS (and everything else pending) with NULL. */
+    ngx_http_restauth_redis_reset(ngx_http_restauth_redis_conn);
+}
+
+
+/* Starts the EXISTS for restauth_check_session.  NGX_AGAIN: the phases
+ * resume from the reply callback. */
+static ngx_int_t
+ngx_http_restauth_check_session(ngx_http_request_t *r,
+    ngx_http_restauth_loc_conf_t *rlcf, ngx_http_restauth_protect_ctx_t *pctx)
+{
+    restauth_str_t                      key;
+    ngx_http_restauth_redis_t          *rd;
+    ngx_http_restauth_main_conf_t      *rmcf;
+    ngx_http_restauth_session_check_t  *check;
+
+    if (!restauth_identity_session_key(rlcf->core, pctx->identity, &key)) {
+        pctx->session_checked = 1;      /* no session: treat as revoked */
+        return NGX_OK;
+    }
+
+    rd = ngx_http_restauth_redis_conn;
+
+    if (rd == NULL
+        || (rd->link == NULL && ngx_http_restauth_redis_connect(rd) != NGX_OK))
+    {
+        pctx->session_checked = 1;
+        pctx->session_unknown = 1;
+        return NGX_OK;
+    }
+
+    check = ngx_calloc(sizeof(ngx_http_restauth_session_check_t),
+                       r->connection->log);
+    if (check == NULL) {
+        return NGX_ERROR;
+    }
+
+    check->request = r;
+    check->pctx = pctx;
+    check->timer.handler = ngx_http_restauth_session_timeout;
+    check->timer.data = check;
+    check->timer.log = r->connection->log;
+
+    if (redisAsyncCommand(rd->link->ac, ngx_http_restauth_session_reply, check,
+                          "EXISTS %b", key.data, key.len)
+        != REDIS_OK)
+    {
+        ngx_free(check);
+        pctx->session_checked = 1;
+        pctx->session_unknown = 1;
+        return NGX_OK;
+    }
+
+    pctx->check = check;
+
+    rmcf = ngx_http_get_module_main_conf(r, ngx_http_restauth_module);
+    ngx_add_timer(&check->timer, rmcf->redis_timeout);
+
+    return NGX_AGAIN;
+}
+
+
 static ngx_int_t
 ngx_http_restauth_access_handler(ngx_http_request_t *r)
 {
@@ -2077,6 +2221,45 @@ ngx_http_restauth_access_handler(ngx_http_request_t *r)
                             ? "malformed Authorization header"
                             : pctx->status == RESTAUTH_TOKEN_CSRF_FAILED
                               ? "CSRF check failed" : "invalid");
+        }
+    }
+
+    if (pctx->status == RESTAUTH_TOKEN_OK && rlcf->check_session) {
+        if (pctx->check) {
+            return NGX_AGAIN;
+        }
+
+        if (!pctx->session_checked) {
+            rc = ngx_http_restauth_check_session(r, rlcf, pctx);
+
+            if (rc == NGX_AGAIN) {
+                return NGX_AGAIN;
+            }
+
+            if (rc == NGX_ERROR) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+        }
+
+        if (pctx->session_unknown) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "restauth: cannot check the session, redis is "
+                          "unavailable");
+
+            if (ngx_http_discard_request_body(r) != NGX_OK) {
+                r->keepalive = 0;
+            }
+
+            rc = ngx_http_restauth_send_error(r,
+                                              NGX_HTTP_SERVICE_UNAVAILABLE);
+            ngx_http_finalize_request(r, rc);
+            return NGX_DONE;
+        }
+
+        if (!pctx->session_alive) {
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          "restauth: the token's session was revoked");
+            return ngx_http_restauth_deny(r, rlcf, RESTAUTH_TOKEN_INVALID);
         }
     }
 
@@ -2583,6 +2766,7 @@ ngx_http_restauth_create_loc_conf(ngx_conf_t *cf)
     rlcf->logout_on_password_change = NGX_CONF_UNSET;
     rlcf->csrf = NGX_CONF_UNSET;
     rlcf->token_mode = NGX_CONF_UNSET_UINT;
+    rlcf->check_session = NGX_CONF_UNSET;
 
     for (i = 0; i < RESTAUTH_LIMIT_COUNT; i++) {
         rlcf->limit_count[i] = NGX_CONF_UNSET_UINT;
@@ -2691,6 +2875,7 @@ ngx_http_restauth_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_value(conf->csrf, prev->csrf, 1);
     ngx_conf_merge_uint_value(conf->token_mode, prev->token_mode,
                               NGX_HTTP_RESTAUTH_TOKENS_JWT);
+    ngx_conf_merge_value(conf->check_session, prev->check_session, 0);
 
     for (i = 0; i < RESTAUTH_LIMIT_COUNT; i++) {
         ngx_conf_merge_uint_value(conf->limit_count[i], prev->limit_count[i],
@@ -2737,7 +2922,7 @@ ngx_http_restauth_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     rmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_restauth_module);
 
-    if (conf->api) {
+    if (conf->api || conf->check_session) {
         rmcf->used = 1;
     }
 

@@ -8,6 +8,7 @@
 #include "jwt.h"
 #include "protect.h"
 #include "tokens.h"
+#include "user_store.h"
 #include "endpoint_util.h"
 #include "responses.h"
 #include "restauth.h"
@@ -320,6 +321,19 @@ int restauth_identity_claim(restauth_identity_t *identity, restauth_str_t path, 
         if (!restauth::claim_text(identity->identity.claims.get(), to_view(path), text)) return 0;
         identity->identity.values.push_back(std::move(text));
         *value = view(identity->identity.values.back());
+        return 1;
+    } catch (...) {
+        return 0;
+    }
+}
+
+int restauth_identity_session_key(const restauth_api_t *api, restauth_identity_t *identity, restauth_str_t *key)
+{
+    try {
+        std::string sid;
+        if (!restauth::claim_text(identity->identity.claims.get(), "sid", sid) || sid.empty()) return 0;
+        identity->identity.values.push_back(restauth::Keys(api->api.settings.redis_prefix).session(sid));
+        *key = view(identity->identity.values.back());
         return 1;
     } catch (...) {
         return 0;

@@ -207,6 +207,12 @@ RESTAUTH_API void restauth_identity_destroy(restauth_identity_t *identity);
 RESTAUTH_API int restauth_identity_claim(restauth_identity_t *identity,
     restauth_str_t path, restauth_str_t *value);
 
+/* The Redis key whose existence says the identity's session (and so the
+ * token) is still alive, for restauth_check_session; 0 when the token
+ * names no session. */
+RESTAUTH_API int restauth_identity_session_key(const restauth_api_t *api,
+    restauth_identity_t *identity, restauth_str_t *key);
+
 /* The 401 JSON body for a token status; its WWW-Authenticate value. */
 RESTAUTH_API restauth_str_t restauth_token_error_body(
     restauth_token_status_t status);

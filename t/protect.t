@@ -426,3 +426,83 @@ Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiY
 [200, 503]
 --- response_body eval
 ["uid=1\n", qq({"detail": "Service temporarily unavailable, try again later."})]
+
+
+
+=== TEST 18: restauth_check_session: a revoked session's access token stops at once
+--- http_config
+    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
+    server {
+        listen 127.0.0.1:19085;
+        location / { return 200 "uid=$http_x_auth_user_id\n"; }
+    }
+--- config
+    location /app/ {
+        restauth_protect on;
+        restauth_check_session on;
+        proxy_pass http://127.0.0.1:19085;
+    }
+--- request eval
+["GET /app/page", "GET /app/page"]
+--- more_headers eval
+["Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjo0MTAyNDQ0ODAwLCJpYXQiOjE3MDAwMDAwMDAsImp0aSI6IjAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDBhIiwidXNlcl9pZCI6MTAsInNpZCI6Ijc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3IiwidXNlcm5hbWUiOiJqdWR5IiwiZW1haWwiOiJqdWR5QGV4YW1wbGUuY29tIn0.4GcbEevYsUAR0uheymA6R2EoKt9wcgYwjGR73T1YqN0", "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjo0MTAyNDQ0ODAwLCJpYXQiOjE3MDAwMDAwMDAsImp0aSI6IjAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAxIiwidXNlcl9pZCI6MSwic2lkIjoiZmVmZWZlZmVmZWZlZmVmZWZlZmVmZWZlZmVmZWZlZmUiLCJ1c2VybmFtZSI6ImFsaWNlIiwiZW1haWwiOiJhbGljZUBleGFtcGxlLmNvbSJ9.qejbaMgjxy1tYrJf_HFQhsVChgtrkWrZB5OJWkY7B0E"]
+--- error_code eval
+[200, 401]
+--- response_body_like eval
+["^uid=10\$", "token_not_valid"]
+
+
+
+=== TEST 19: restauth_check_session fails closed when Redis is down
+--- http_config
+    restauth_redis 127.0.0.1:19098;
+    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
+    server {
+        listen 127.0.0.1:19085;
+        location / { return 200 "uid=$http_x_auth_user_id\n"; }
+    }
+--- config
+    location /app/ {
+        restauth_protect on;
+        restauth_check_session on;
+        proxy_pass http://127.0.0.1:19085;
+    }
+--- request
+GET /app/page
+--- more_headers
+Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjo0MTAyNDQ0ODAwLCJpYXQiOjE3MDAwMDAwMDAsImp0aSI6IjAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDBhIiwidXNlcl9pZCI6MTAsInNpZCI6Ijc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3IiwidXNlcm5hbWUiOiJqdWR5IiwiZW1haWwiOiJqdWR5QGV4YW1wbGUuY29tIn0.4GcbEevYsUAR0uheymA6R2EoKt9wcgYwjGR73T1YqN0
+--- error_code: 503
+--- response_body chomp
+{"detail": "Service temporarily unavailable, try again later."}
+--- error_log
+cannot check the session, redis is unavailable
+
+
+
+=== TEST 20: restauth_check_session: a Redis that never answers times out with 503
+--- http_config
+    restauth_redis 127.0.0.1:19097;
+    restauth_redis_timeout 200ms;
+    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
+    server {
+        listen 127.0.0.1:19085;
+        location / { return 200 "uid=$http_x_auth_user_id\n"; }
+    }
+--- config
+    location /app/ {
+        restauth_protect on;
+        restauth_check_session on;
+        proxy_pass http://127.0.0.1:19085;
+    }
+--- tcp_listen: 19097
+--- tcp_no_close
+--- tcp_reply_delay: 2s
+--- tcp_reply: :1
+--- request
+GET /app/page
+--- more_headers
+Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjo0MTAyNDQ0ODAwLCJpYXQiOjE3MDAwMDAwMDAsImp0aSI6IjAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDBhIiwidXNlcl9pZCI6MTAsInNpZCI6Ijc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3IiwidXNlcm5hbWUiOiJqdWR5IiwiZW1haWwiOiJqdWR5QGV4YW1wbGUuY29tIn0.4GcbEevYsUAR0uheymA6R2EoKt9wcgYwjGR73T1YqN0
+--- error_code: 503
+--- error_log
+did not answer within restauth_redis_timeout
