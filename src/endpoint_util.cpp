@@ -16,6 +16,38 @@ bool read_fields(Call &call, Fields &fields)
     return false;
 }
 
+void required_char(const Fields &fields, std::string_view name, std::string &out, FieldErrors &errors)
+{
+    FieldState state = get_char_field(fields, name, out);
+    if (state != FieldState::Ok) errors.add(name, char_field_message(state));
+}
+
+void optional_char(const Fields &fields, std::string_view name, std::string &out, FieldErrors &errors)
+{
+    FieldState state = get_char_field(fields, name, out);
+    if (state != FieldState::Ok && state != FieldState::Missing && state != FieldState::Blank) {
+        errors.add(name, char_field_message(state));
+    }
+}
+
+PasswordPolicy password_policy(const Call &call)
+{
+    PasswordPolicy policy;
+    policy.min_length = call.settings().password_min_length;
+    policy.common = call.api().common_passwords;
+    return policy;
+}
+
+UserAttributes attributes_of(const User &user)
+{
+    UserAttributes attrs;
+    attrs.username = user.username;
+    attrs.email = user.email;
+    attrs.first_name = user.first_name;
+    attrs.last_name = user.last_name;
+    return attrs;
+}
+
 void respond_unauthorized(Call &call, std::string body)
 {
     call.add_header("WWW-Authenticate", "Bearer realm=\"api\"");

@@ -7,6 +7,8 @@
 #include <string_view>
 
 #include "body.h"
+#include "json.h"
+#include "validation.h"
 #include "call.h"
 #include "task.h"
 #include "tokens.h"
@@ -16,6 +18,15 @@ namespace restauth {
 
 // Parses the request body; on failure answers 400/413/415 and returns false.
 bool read_fields(Call &call, Fields &fields);
+
+// DRF CharField readers: a problem adds the field's message to `errors`.
+void required_char(const Fields &fields, std::string_view name, std::string &out, FieldErrors &errors);
+void optional_char(const Fields &fields, std::string_view name, std::string &out, FieldErrors &errors);
+
+// Django's validators as configured for this location, and the user
+// attributes the similarity validator compares with.
+PasswordPolicy password_policy(const Call &call);
+UserAttributes attributes_of(const User &user);
 
 struct Caller {
     User user;

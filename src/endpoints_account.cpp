@@ -15,57 +15,7 @@ namespace {
 
 constexpr const char *kLoginFailed = "Unable to log in with provided credentials.";
 
-// Reads an optional CharField (blank allowed); reports null/invalid types.
-void optional_char(const Fields &f, std::string_view name, std::string &out, FieldErrors &errors)
-{
-    FieldState state = get_char_field(f, name, out);
-    if (state != FieldState::Ok && state != FieldState::Missing && state != FieldState::Blank) {
-        errors.add(name, char_field_message(state));
-    }
-}
-
-// Reads a required CharField (blank not allowed).
-void required_char(const Fields &f, std::string_view name, std::string &out, FieldErrors &errors)
-{
-    FieldState state = get_char_field(f, name, out);
-    if (state != FieldState::Ok) errors.add(name, char_field_message(state));
-}
-
-PasswordPolicy password_policy(const Call &call)
-{
-    PasswordPolicy policy;
-    policy.min_length = call.settings().password_min_length;
-    policy.common = call.api().common_passwords;
-    return policy;
-}
-
-UserAttributes attributes_of(const User &user)
-{
-    UserAttributes attrs;
-    attrs.username = user.username;
-    attrs.email = user.email;
-    attrs.first_name = user.first_name;
-    attrs.last_name = user.last_name;
-    return attrs;
-}
-
 }  // namespace
-
-// Exposed for the other endpoint files.
-void read_required_char(const Fields &f, std::string_view name, std::string &out, FieldErrors &errors)
-{
-    required_char(f, name, out, errors);
-}
-
-void read_optional_char(const Fields &f, std::string_view name, std::string &out, FieldErrors &errors)
-{
-    optional_char(f, name, out, errors);
-}
-
-PasswordPolicy policy_of(const Call &call)
-{
-    return password_policy(call);
-}
 
 Task<void> health(Call &call)
 {

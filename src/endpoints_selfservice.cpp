@@ -217,23 +217,6 @@ std::string_view read_char(const Fields &fields, std::string_view name, std::str
     return char_field_message(get_char_field(fields, name, out));
 }
 
-PasswordPolicy policy_for(const Call &call)
-{
-    PasswordPolicy policy;
-    policy.min_length = call.settings().password_min_length;
-    policy.common = call.api().common_passwords;
-    return policy;
-}
-
-UserAttributes attributes_of(const User &user)
-{
-    UserAttributes attrs;
-    attrs.username = user.username;
-    attrs.email = user.email;
-    attrs.first_name = user.first_name;
-    attrs.last_name = user.last_name;
-    return attrs;
-}
 
 // 32 random bytes, base64url: a reset token or verification key.  "" when
 // the CSPRNG fails.
@@ -330,7 +313,7 @@ Task<void> registration(Call &call)
 
     const Settings &s = call.settings();
     Keys keys = keys_of(call);
-    PasswordPolicy policy = policy_for(call);
+    PasswordPolicy policy = password_policy(call);
 
     // Field-level validation, in the serializer's field order.  Uniqueness
     // is checked only for values that are well-formed, as allauth does.
@@ -628,7 +611,7 @@ Task<void> password_reset_confirm(Call &call)
         errors.add("new_password2", "The two password fields didn\u2019t match.");
     } else {
         UserAttributes attrs = attributes_of(user);
-        errors.add("new_password2", validate_password(password2, &attrs, policy_for(call)));
+        errors.add("new_password2", validate_password(password2, &attrs, password_policy(call)));
     }
     if (!errors.empty()) {
         respond_errors(call, errors);

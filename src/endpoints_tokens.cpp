@@ -10,8 +10,6 @@
 
 namespace restauth {
 
-void read_required_char(const Fields &f, std::string_view name, std::string &out, FieldErrors &errors);
-void read_optional_char(const Fields &f, std::string_view name, std::string &out, FieldErrors &errors);
 
 namespace {
 
@@ -36,7 +34,7 @@ Task<void> token_verify(Call &call)
     if (!read_fields(call, fields)) co_return;
     FieldErrors errors;
     std::string token;
-    read_required_char(fields, "token", token, errors);
+    required_char(fields, "token", token, errors);
     if (!errors.empty()) {
         call.respond(400, errors.to_json());
         co_return;
