@@ -31,7 +31,7 @@ NGINX_BUILD := $(BUILD)/nginx
 # module built with the same flags (--with-compat) loads into /usr/sbin/nginx.
 NGINX_FLAGS  = $(shell [ -f $(NGINX_SRC)/conf_flags ] && bash -c '. $(NGINX_SRC)/conf_flags && echo "$${NGX_CONF_FLAGS[@]}"' || echo --with-compat --with-threads)
 
-.PHONY: all core unit module test test-asan test-unit test-crosscheck test-t test-integration test-browser test-scripts demo deps clean
+.PHONY: all core unit module test test-asan test-unit test-crosscheck test-t test-integration test-browser fuzz-smoke test-scripts demo deps clean
 
 all: module
 
@@ -108,18 +108,22 @@ test-integration: module
 test-browser: module
 	tests/browser/demo_flow.sh
 
+# A short run of each libFuzzer target (clang); `make -C fuzz run` for long runs.
+fuzz-smoke:
+	$(MAKE) -C fuzz smoke
+
 # Our tokens against an independent implementation (Debian's python3-jwt).
 test-crosscheck: core
 	$(CXX) $(CPPFLAGS) $(CXXFLAGS) tests/crosscheck/jwt_tool.cpp $(CORE_LIB) $(LDLIBS_CORE) -o $(BUILD)/jwt_tool
 	/usr/bin/python3 tests/crosscheck/jwt_crosscheck.py $(BUILD)/jwt_tool
 
-test: test-unit test-crosscheck test-t test-integration test-browser test-scripts
+test: test-unit test-crosscheck test-t test-integration test-browser test-asan fuzz-smoke test-scripts
 
 # Debian 12 packages for building, testing and the demo (run as root).
 DEB_PACKAGES := g++ make pkg-config nginx nginx-dev libssl-dev libhiredis-dev libcjson-dev \
 	libcmocka-dev redis-server redis-tools perl libtest-base-perl libtext-diff-perl \
 	libwww-perl libipc-run-perl liblist-moreutils-perl libtest-longstring-perl liburi-perl \
-	python3 python3-redis python3-aiosmtpd python3-jwt openssl curl chromium
+	python3 python3-redis python3-aiosmtpd python3-jwt openssl curl chromium clang libclang-rt-14-dev
 
 deps:
 	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
