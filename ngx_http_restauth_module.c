@@ -892,6 +892,18 @@ ngx_http_restauth_body_handler(ngx_http_request_t *r)
 
 
 /*
+ * While Redis or a job works, notice a client that goes away: the request
+ * is then finalized, and its pool cleanup detaches the pending callbacks.
+ */
+static void
+ngx_http_restauth_wait(ngx_http_request_t *r)
+{
+    r->read_event_handler = ngx_http_test_reading;
+    r->write_event_handler = ngx_http_request_empty_handler;
+}
+
+
+/*
  * Drives the core until it waits for Redis or a job, or is done.  Called
  * from the body handler, Redis reply callbacks and job completions, so it
  * finishes by running posted requests of the connection where needed.
@@ -920,6 +932,7 @@ ngx_http_restauth_run(ngx_http_restauth_ctx_t *ctx)
             rc = ngx_http_restauth_send_redis(ctx);
 
             if (rc == NGX_AGAIN) {
+                ngx_http_restauth_wait(r);
                 ctx->running = 0;
                 return;
             }
@@ -930,6 +943,7 @@ ngx_http_restauth_run(ngx_http_restauth_ctx_t *ctx)
 
         if (need == RESTAUTH_NEED_JOB) {
             if (ngx_http_restauth_post_job(ctx) == NGX_OK) {
+                ngx_http_restauth_wait(r);
                 ctx->running = 0;
                 return;
             }
@@ -1048,7 +1062,8 @@ ngx_http_restauth_redis_reply(redisAsyncContext *ac, void *reply,
     ctx = op->ctx;
 
     if (ctx == NULL) {
-        /* the request went away while the command was in flight */
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                       "restauth: reply for a finished request dropped");
         ngx_free(op);
         return;
     }
@@ -1171,6 +1186,8 @@ ngx_http_restauth_job_done(ngx_event_t *ev)
 
     if (ctx == NULL) {
         /* the request is gone; the call was left to us */
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                       "restauth: job for a finished request completed");
         restauth_call_destroy(job->call);
         ngx_free(task);
         return;

@@ -236,3 +236,29 @@ Content-Type: application/json
 --- error_code: 400
 --- response_body chomp
 {"non_field_errors": ["Unable to log in with provided credentials."]}
+
+
+
+=== TEST 15: a client leaving while its Redis command is in flight leaves no dangling callback
+--- http_config
+    restauth_redis 127.0.0.1:19096;
+    restauth_redis_timeout 5s;
+    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
+--- config
+    location /auth/ { restauth_api; }
+--- tcp_listen: 19096
+--- tcp_reply_delay: 600ms
+--- tcp_reply eval
+"+PONG\r\n"
+--- request
+GET /auth/health/
+--- timeout: 200ms
+--- abort
+--- wait: 1
+--- ignore_response
+--- error_log
+client prematurely closed connection
+restauth: reply for a finished request dropped
+--- no_error_log
+[alert]
+[crit]

@@ -264,3 +264,27 @@ Content-Type: application/json
 --- raw_response_headers_like eval
 qr{Set-Cookie: access_token=eyJ[^;]+; expires=[^;]+ GMT; Max-Age=300; Path=/; HttpOnly; SameSite=Lax\r\nSet-Cookie: refresh_token=eyJ[^;]+; expires=[^;]+ GMT; Max-Age=86400; Path=/auth/token/refresh/; HttpOnly; SameSite=Lax\r\n}
 --- response_body_like: ^\{"access": "eyJ[^"]+", "refresh": "", "user"
+
+
+
+=== TEST 13: a client leaving while its password hashes frees the call when the job ends
+--- http_config
+    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
+--- config
+    location /auth/ { restauth_api; }
+--- request
+POST /auth/login/
+{"username": "nobody-here", "password": "whatever-it-is"}
+--- more_headers
+Content-Type: application/json
+--- timeout: 100ms
+--- abort
+--- wait: 2
+--- ignore_response
+--- error_log
+client prematurely closed connection
+restauth: job for a finished request completed
+--- no_error_log
+[alert]
+[crit]
