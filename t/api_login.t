@@ -288,3 +288,33 @@ restauth: job for a finished request completed
 --- no_error_log
 [alert]
 [crit]
+
+
+
+=== TEST 14: Redis down: login, logout and password change answer 503 JSON
+--- http_config
+    restauth_redis 127.0.0.1:19098;
+    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
+--- config
+    location /auth/ { restauth_api; }
+--- request eval
+[
+"POST /auth/login/\n{\"username\": \"alice\", \"password\": \"Alice-Pass-2024\"}",
+"POST /auth/logout/\n{\"refresh\": \"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoicmVmcmVzaCIsImV4cCI6NDEwMjQ0NDgwMCwiaWF0IjoxNzAwMDAwMDAwLCJqdGkiOiJhMWExYTFhMWExYTFhMWExYTFhMWExYTFhMWExYTFhMSIsInVzZXJfaWQiOjEsInNpZCI6ImFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhIn0.lW0vPm4iZUJ2KFGt4pTJkHrOJeWXNEzmoXaQ7xoQYyA\"}",
+"POST /auth/password/change/\n{\"new_password1\": \"Brand-New-Pass-1\", \"new_password2\": \"Brand-New-Pass-1\"}",
+"POST /auth/registration/\n{\"username\": \"nora\", \"email\": \"nora\@example.com\", \"password1\": \"Quite-Long-Pass-7\", \"password2\": \"Quite-Long-Pass-7\"}",
+]
+--- more_headers
+Content-Type: application/json
+Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjo0MTAyNDQ0ODAwLCJpYXQiOjE3MDAwMDAwMDAsImp0aSI6IjAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDA1IiwidXNlcl9pZCI6NSwic2lkIjoiZWVlZWVlZWVlZWVlZWVlZWVlZWVlZWVlZWVlZWVlZWUiLCJ1c2VybmFtZSI6ImVyaW4iLCJlbWFpbCI6ImVyaW5AZXhhbXBsZS5jb20ifQ.Lan_e6oYFU_krL_CD33agzQMnCR5XxXenLAZkjnrF_A
+--- error_code eval
+[503, 503, 503, 503]
+--- response_headers eval
+["Content-Type: application/json", "Content-Type: application/json", "Content-Type: application/json", "Content-Type: application/json"]
+--- response_body eval
+[
+qq({"detail": "Service temporarily unavailable, try again later."}),
+qq({"detail": "Service temporarily unavailable, try again later."}),
+qq({"detail": "Service temporarily unavailable, try again later."}),
+qq({"detail": "Service temporarily unavailable, try again later."}),
+]
