@@ -103,6 +103,8 @@ test-integration: module
 	tests/integration/nonblocking.sh
 	tests/integration/registration_race.sh
 	tests/integration/refresh_race.sh
+	tests/integration/upstream_protocols.sh
+	tests/integration/django_import.sh
 
 # The demo's login page driven in headless Chromium, end to end.
 test-browser: module

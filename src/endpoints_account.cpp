@@ -93,7 +93,15 @@ Task<void> login(Call &call)
         bool needs_rehash = false;
         matched = check_password(password, user.password, s.password_iterations, &needs_rehash) ==
                   PasswordCheck::Match;
-        if (matched && needs_rehash) upgraded_hash = make_password_hash(password, s.password_iterations);
+        // Only a login that will succeed pays for the upgrade; every refusal
+        // costs the target iterations, whatever the stored hash had.
+        bool will_log_in = user.is_active && (s.email_verification != EmailVerification::Mandatory ||
+                                              user.email_verified);
+        if (matched && needs_rehash && will_log_in) {
+            upgraded_hash = make_password_hash(password, s.password_iterations);
+        } else {
+            harden_password_runtime(password, user.password, s.password_iterations);
+        }
     });
 
     if (!known || !matched || !user.is_active) {

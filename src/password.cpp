@@ -166,6 +166,15 @@ PasswordCheck check_password(std::string_view password, std::string_view encoded
     return PasswordCheck::Match;
 }
 
+void harden_password_runtime(std::string_view password, std::string_view encoded,
+                             unsigned target_iterations) noexcept
+{
+    DjangoHash parsed;
+    if (parse_django_hash(encoded, parsed) && parsed.iterations < target_iterations) {
+        burn_password_time(password, target_iterations - parsed.iterations);
+    }
+}
+
 void burn_password_time(std::string_view password, unsigned iterations) noexcept
 {
     if (iterations == 0) return;

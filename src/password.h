@@ -59,4 +59,10 @@ PasswordCheck check_password(std::string_view password, std::string_view encoded
 // password".  iterations above the cap are clamped; 0 does nothing.
 void burn_password_time(std::string_view password, unsigned iterations) noexcept;
 
+// Django's harden_runtime(): after checking against a hash with fewer
+// iterations than the target, burn the difference, so a wrong password for
+// a not-yet-upgraded hash costs what an unknown user costs.
+void harden_password_runtime(std::string_view password, std::string_view encoded,
+                             unsigned target_iterations) noexcept;
+
 }  // namespace restauth
