@@ -619,7 +619,8 @@ ngx_http_restauth_api_handler(ngx_http_request_t *r)
                       "restauth: request body of %O bytes exceeds "
                       "restauth_max_body_size", r->headers_in.content_length_n);
         ngx_http_discard_request_body(r);
-        return ngx_http_restauth_send_error(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE);
+        return ngx_http_restauth_send_error(r,
+                                            NGX_HTTP_REQUEST_ENTITY_TOO_LARGE);
     }
 
     /* Keep the body in one memory buffer: reading a temp file would block. */
@@ -2017,7 +2018,8 @@ ngx_http_restauth_deny(ngx_http_request_t *r,
         && (r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD)))
     {
         escape = 2 * ngx_escape_uri(NULL, r->unparsed_uri.data,
-                                    r->unparsed_uri.len, NGX_ESCAPE_URI_COMPONENT);
+                                    r->unparsed_uri.len,
+                                    NGX_ESCAPE_URI_COMPONENT);
         len = rlcf->login_url.len + sizeof("?next=") - 1
               + r->unparsed_uri.len + escape;
 
@@ -2040,7 +2042,8 @@ ngx_http_restauth_deny(ngx_http_request_t *r,
                ? '&' : '?';
         p = ngx_cpymem(p, "next=", 5);
         p = (u_char *) ngx_escape_uri(p, r->unparsed_uri.data,
-                                      r->unparsed_uri.len, NGX_ESCAPE_URI_COMPONENT);
+                                      r->unparsed_uri.len,
+                                      NGX_ESCAPE_URI_COMPONENT);
         h->value.len = p - h->value.data;
 
         r->headers_out.location = h;
