@@ -1,5 +1,6 @@
 // libFuzzer target: Django password hashes (src/password.h) --
-// parse_django_hash, check_password, make_password_hash.
+// parse_django_hash, check_password, make_password_hash,
+// harden_password_runtime, burn_password_time.
 //
 // Input layout: byte 0 is a flag byte; then a first line (up to '\n') and
 // the password (everything after it).
@@ -140,6 +141,8 @@ void check(std::string_view password, std::string_view encoded, unsigned target)
     }
     // needs_rehash may be NULL.
     FUZZ_CHECK(check_password(password, encoded, target, nullptr) == pc);
+    // Django's harden_runtime: burns target - iterations (at most 15 here).
+    harden_password_runtime(password, encoded, target);
 }
 
 }  // namespace

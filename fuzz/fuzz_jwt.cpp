@@ -1,6 +1,6 @@
 // libFuzzer target: the JWT parser/verifier, restauth::KeySet::verify
-// (src/jwt.h), and restauth_protect_verify / restauth_identity_claim of the
-// C API (src/restauth.h).
+// (src/jwt.h), and restauth_protect_verify / restauth_identity_claim /
+// restauth_identity_session_key of the C API (src/restauth.h).
 //
 // Keys (fuzz_keys.h, loaded once): HS256 without kid (the first key),
 // ES256 kid "ec-1", EdDSA kid "ed-1", RS256 kid "rs-1", HS256 kid "hs-2",
@@ -36,6 +36,7 @@
 #include <cjson/cJSON.h>
 
 #include "fuzz_common.h"
+#include "api.h"
 #include "fuzz_keys.h"
 #include "json_ptr.h"
 #include "jwt.h"
@@ -208,9 +209,15 @@ restauth_token_status_t protect(std::string_view token, uint8_t flags, int64_t n
     FUZZ_CHECK(restauth_token_error_body(st).len > 0 || st == RESTAUTH_TOKEN_OK);
     if (identity == nullptr) return st;
 
-    // Re-read the claims the identity holds by verifying directly.
+    // Re-read the claims the identity holds by verifying directly what the
+    // core took from the header or the cookie (the cookie value may be
+    // just a part of `token`).
+    Settings settings;
+    settings.cookie_access = "access";
+    std::string presented;
+    FUZZ_CHECK(extract_access_token(settings, authorization, cookie_header, presented) == RESTAUTH_TOKEN_OK);
     JsonPtr claims;
-    JwtStatus js = world().verifier.verify(token, now, 30, claims);
+    JwtStatus js = world().verifier.verify(presented, now, 30, claims);
     FUZZ_CHECK(js == JwtStatus::Ok);
     for (const std::string &path : claim_paths(claims.get())) {
         restauth_str_t value{nullptr, 0};
@@ -221,6 +228,12 @@ restauth_token_status_t protect(std::string_view token, uint8_t flags, int64_t n
             FUZZ_CHECK(c >= 0x20 && c != 0x7f);
         }
     }
+    // The session key: present exactly when "sid" reads as non-empty text.
+    restauth_str_t key{nullptr, 0};
+    std::string sid;
+    bool has_sid = claim_text(claims.get(), "sid", sid) && !sid.empty();
+    FUZZ_CHECK(restauth_identity_session_key(world().api, identity, &key) == (has_sid ? 1 : 0));
+    if (has_sid) FUZZ_CHECK(key.data != nullptr && key.len > sid.size());
     restauth_identity_destroy(identity);
     return st;
 }
