@@ -99,16 +99,16 @@ test-scripts:
 	/usr/bin/python3 tests/scripts/test_scripts.py
 
 test-integration: module
-	tests/integration/redis_recovery.sh
-	tests/integration/nonblocking.sh
-	tests/integration/registration_race.sh
-	tests/integration/refresh_race.sh
-	tests/integration/upstream_protocols.sh
-	tests/integration/django_import.sh
+	timeout 300 tests/integration/redis_recovery.sh
+	timeout 300 tests/integration/nonblocking.sh
+	timeout 300 tests/integration/registration_race.sh
+	timeout 300 tests/integration/refresh_race.sh
+	timeout 300 tests/integration/upstream_protocols.sh
+	timeout 300 tests/integration/django_import.sh
 
 # The demo's login page driven in headless Chromium, end to end.
 test-browser: module
-	tests/browser/demo_flow.sh
+	timeout 300 tests/browser/demo_flow.sh
 
 # A short run of each libFuzzer target (clang); `make -C fuzz run` for long runs.
 fuzz-smoke:
