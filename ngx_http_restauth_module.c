@@ -21,6 +21,7 @@
 #include "restauth.h"
 
 #if (NGX_LINUX)
+#include <sched.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 
@@ -1161,11 +1162,19 @@ ngx_http_restauth_job_handler(void *data, ngx_log_t *log)
     static __thread ngx_uint_t  niced;
 
     /* Hashing threads yield the CPU to the event loop: without this a
-     * burst of logins delays every other request by scheduler latency. */
+     * burst of logins delays every other request by scheduler latency.
+     * SCHED_IDLE runs them only when nothing else wants the CPU; nice is
+     * the fallback where that policy is refused. */
     if (!niced) {
+        struct sched_param  param;
+
         niced = 1;
-        (void) setpriority(PRIO_PROCESS, (id_t) syscall(SYS_gettid),
-                           NGX_HTTP_RESTAUTH_JOB_NICE);
+        ngx_memzero(&param, sizeof(struct sched_param));
+
+        if (sched_setscheduler(0, SCHED_IDLE, &param) == -1) {
+            (void) setpriority(PRIO_PROCESS, (id_t) syscall(SYS_gettid),
+                               NGX_HTTP_RESTAUTH_JOB_NICE);
+        }
     }
 #endif
 
