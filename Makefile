@@ -8,7 +8,7 @@ BUILD       ?= build
 CXX         ?= g++
 CXXFLAGS    ?= -O2 -g
 CXXFLAGS    += -std=c++20 -fPIC -Wall -Wextra -fvisibility=hidden
-CPPFLAGS    += -Isrc -MMD -MP
+CPPFLAGS    += -Isrc/core -MMD -MP
 LDLIBS_CORE := -lcrypto -lhiredis -lcjson
 
 # make SANITIZE=1 BUILD=build-asan ...: AddressSanitizer + UBSan everywhere.
@@ -19,8 +19,8 @@ LDFLAGS     += $(SAN_FLAGS)
 NGINX_SAN    = --with-cc-opt='$(SAN_FLAGS)' --with-ld-opt='$(SAN_FLAGS)'
 endif
 
-CORE_SRCS   := $(wildcard src/*.cpp)
-CORE_OBJS   := $(CORE_SRCS:src/%.cpp=$(BUILD)/core/%.o)
+CORE_SRCS   := $(wildcard src/core/*.cpp)
+CORE_OBJS   := $(CORE_SRCS:src/core/%.cpp=$(BUILD)/core/%.o)
 CORE_LIB    := $(BUILD)/librestauth.a
 UNIT_SRCS   := $(wildcard tests/unit/test_*.cpp)
 UNIT_BINS   := $(UNIT_SRCS:tests/unit/%.cpp=$(BUILD)/unit/%)
@@ -37,7 +37,7 @@ all: module
 
 core: $(CORE_LIB)
 
-$(BUILD)/core/%.o: src/%.cpp
+$(BUILD)/core/%.o: src/core/%.cpp
 	@mkdir -p $(dir $@)
 	$(CXX) $(CPPFLAGS) $(CXXFLAGS) -c $< -o $@
 
@@ -61,7 +61,7 @@ $(NGINX_BUILD)/Makefile: config
 		./configure $(NGINX_FLAGS) $(NGINX_SAN) --add-dynamic-module=$(CURDIR) >configure.log 2>&1 \
 		|| { tail -30 configure.log; exit 1; }
 
-$(MODULE): $(NGINX_BUILD)/Makefile $(CORE_LIB) ngx_http_restauth_module.c src/restauth.h
+$(MODULE): $(NGINX_BUILD)/Makefile $(CORE_LIB) ngx_http_restauth_module.c src/core/restauth.h
 	$(MAKE) -C $(NGINX_BUILD) -f objs/Makefile modules
 	cp $(NGINX_BUILD)/objs/ngx_http_restauth_module.so $@
 

@@ -6,7 +6,7 @@
  * merging, the content handler of restauth_api, the access handler of
  * restauth_protect, a hiredis adapter on nginx's event loop and thread-pool
  * jobs.  Everything about authentication lives in the C++ core, reached
- * through src/restauth.h.
+ * through src/core/restauth.h.
  */
 
 

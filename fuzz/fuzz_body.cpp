@@ -1,4 +1,4 @@
-// libFuzzer target: restauth::parse_body (src/body.h) for every parser it
+// libFuzzer target: restauth::parse_body (src/core/body.h) for every parser it
 // selects -- JSON, urlencoded forms, multipart -- then every field read back
 // through get_char_field / get_bool_field.
 //

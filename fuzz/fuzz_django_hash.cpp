@@ -1,4 +1,4 @@
-// libFuzzer target: Django password hashes (src/password.h) --
+// libFuzzer target: Django password hashes (src/core/password.h) --
 // parse_django_hash, check_password, make_password_hash,
 // harden_password_runtime, burn_password_time.
 //

@@ -1,6 +1,6 @@
 // libFuzzer target: the JWT parser/verifier, restauth::KeySet::verify
-// (src/jwt.h), and restauth_protect_verify / restauth_identity_claim /
-// restauth_identity_session_key of the C API (src/restauth.h).
+// (src/core/jwt.h), and restauth_protect_verify / restauth_identity_claim /
+// restauth_identity_session_key of the C API (src/core/restauth.h).
 //
 // Keys (fuzz_keys.h, loaded once): HS256 without kid (the first key),
 // ES256 kid "ec-1", EdDSA kid "ed-1", RS256 kid "rs-1", HS256 kid "hs-2",

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Cross-checks src/jwt.* against an independent implementation, PyJWT
+"""Cross-checks src/core/jwt.* against an independent implementation, PyJWT
 (Debian's python3-jwt, with python3-cryptography), for all six algorithms
 and in both directions: our tokens must verify in PyJWT, PyJWT's tokens must
 verify in ours, and tampered or foreign-key tokens must fail in both.  It

@@ -1,5 +1,5 @@
 // Unit tests for the sans-IO core, driven the way the nginx shim drives it:
-// only through the C API of src/restauth.h, with a fake Redis made of
+// only through the C API of src/core/restauth.h, with a fake Redis made of
 // hand-built hiredis replies.  Each test plays the shim: it advances a call
 // with restauth_call_next(), checks the exact Redis commands or job the core
 // asks for, feeds replies back, and checks the answer against the contract

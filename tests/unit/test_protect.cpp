@@ -1,7 +1,7 @@
 // Unit tests for restauth_protect: the stateless access-token check that
 // guards other locations (restauth_protect_verify), the claims handed to the
 // upstream as headers (restauth_identity_claim), and the ready-made 401
-// bodies and challenges -- all through the C API of src/restauth.h.
+// bodies and challenges -- all through the C API of src/core/restauth.h.
 //
 // Tokens are signed here with OpenSSL's HMAC, independently of the core's
 // signer, so tests can put any claim (or any flaw) into them.
