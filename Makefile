@@ -61,7 +61,7 @@ $(NGINX_BUILD)/Makefile: config
 		./configure $(NGINX_FLAGS) $(NGINX_SAN) --add-dynamic-module=$(CURDIR) >configure.log 2>&1 \
 		|| { tail -30 configure.log; exit 1; }
 
-$(MODULE): $(NGINX_BUILD)/Makefile $(CORE_LIB) ngx_http_restauth_module.c src/core/restauth.h
+$(MODULE): $(NGINX_BUILD)/Makefile $(CORE_LIB) ngx_http_restauth_module.c $(wildcard src/*.c src/*.h) src/core/restauth.h
 	$(MAKE) -C $(NGINX_BUILD) -f objs/Makefile modules
 	cp $(NGINX_BUILD)/objs/ngx_http_restauth_module.so $@
 

@@ -116,7 +116,7 @@ World *make_world()
         }
     }
     restauth_settings_t s;
-    std::memset(&s, 0, sizeof s);
+    restauth_settings_defaults(&s);
     s.issuer = S("https://issuer.example");
     s.audience = S("api");
     s.cookie_access = S("access");

@@ -7,51 +7,65 @@
 #include <string>
 #include <vector>
 
+#include "restauth.h"
+
 namespace restauth {
 
 class KeySet;
 class CommonPasswords;
 
-enum class EmailVerification { None, Optional, Mandatory };
+enum class EmailVerification { None = RESTAUTH_VERIFY_NONE, Optional = RESTAUTH_VERIFY_OPTIONAL,
+                               Mandatory = RESTAUTH_VERIFY_MANDATORY };
+enum class TokenMode { Jwt = RESTAUTH_TOKENS_JWT, Opaque = RESTAUTH_TOKENS_OPAQUE };
 
 // What restauth_rate_limit counts (failed logins; registrations, reset and
 // verification mails: every request).
-enum class Limit { LoginIp, LoginAccount, RegistrationIp, MailAddress, MailIp, Count };
+enum class Limit {
+#define RESTAUTH_LIMIT_ENUM(id, kind, count, window) id = RESTAUTH_LIMIT_##id,
+    RESTAUTH_LIMITS(RESTAUTH_LIMIT_ENUM)
+#undef RESTAUTH_LIMIT_ENUM
+    Count = RESTAUTH_LIMIT_COUNT
+};
 
 struct RateLimit {
     unsigned count = 0;  // 0: off
     int64_t window = 0;  // seconds
 };
 
+// The C++ types of the setting types of restauth.h's lists.
+namespace setting {
+using STR = std::string;
+using SEC = int64_t;
+using UINT = unsigned;
+using FLAG = bool;
+using VERIFY = EmailVerification;
+using TOKENS = TokenMode;
+
+template <class T, class D>
+T make(D value)
+{
+    return static_cast<T>(value);
+}
+}  // namespace setting
+
+// Built from restauth.h's lists, defaults included: nothing here is set
+// twice.
 struct Settings {
-    std::string redis_prefix = "restauth:";
-    std::string mail_stream = "restauth:mail";
-    std::string password_reset_url;
-    std::string email_verify_url;
-    std::string issuer;
-    std::string audience;
-    std::string cookie_access;
-    std::string cookie_refresh;
-    std::string cookie_refresh_path = "/";
-    std::string cookie_domain;
-    std::string cookie_samesite = "Lax";
-    // User fields copied into access tokens (restauth_jwt_claims).
-    std::vector<std::string> user_claims = {"username", "email"};
-    int64_t access_lifetime = 300;
-    int64_t refresh_lifetime = 86400;
-    int64_t leeway = 0;
-    int64_t reset_token_lifetime = 86400;
-    int64_t verify_token_lifetime = 3 * 86400;
-    unsigned password_iterations = 600000;
-    unsigned password_min_length = 8;
-    EmailVerification email_verification = EmailVerification::Optional;
-    bool cookie_httponly = true;
-    bool cookie_secure = false;
-    bool old_password_field = false;
-    bool logout_on_password_change = true;
-    bool csrf = true;  // only ever applies to cookie-authenticated requests
-    bool opaque_tokens = false;  // "Authorization: Token <key>" instead of JWTs
-    std::array<RateLimit, static_cast<size_t>(Limit::Count)> limits{};
+#define RESTAUTH_SETTING_MEMBER(type, name, def) setting::type name = setting::make<setting::type>(def);
+    RESTAUTH_MAIN_SETTINGS(RESTAUTH_SETTING_MEMBER)
+    RESTAUTH_LOC_SETTINGS(RESTAUTH_SETTING_MEMBER)
+#undef RESTAUTH_SETTING_MEMBER
+    std::array<RateLimit, static_cast<size_t>(Limit::Count)> limits{{
+#define RESTAUTH_LIMIT_DEFAULT(id, kind, count, window) RateLimit{count, window},
+        RESTAUTH_LIMITS(RESTAUTH_LIMIT_DEFAULT)
+#undef RESTAUTH_LIMIT_DEFAULT
+    }};
+
+    // Derived from jwt_claims when the location is configured: the user
+    // fields copied into access tokens.
+    std::vector<std::string> user_claims;
+
+    bool opaque_tokens() const { return token_mode == TokenMode::Opaque; }
 };
 
 struct Api {
@@ -60,5 +74,9 @@ struct Api {
     std::unique_ptr<CommonPasswords> own_common_passwords;  // when loaded from a file
     const CommonPasswords *common_passwords = nullptr;  // builtin or own
 };
+
+// Derives what the settings imply (claim list, common-password list) and
+// attaches the keys; false with a message naming the directive.
+bool finish_api(Api &api, const KeySet *keys, std::string &error);
 
 }  // namespace restauth

@@ -1,15 +1,15 @@
-// The C boundary: every entry point catches everything; nothing throws into
-// nginx.
+// The C boundary: it converts types and nothing else.  Every entry point
+// runs its body through guarded(), so no exception ever reaches nginx; the
+// decisions live in the core modules it calls.
 #include <cstdio>
 #include <cstring>
 #include <new>
+#include <type_traits>
 
+#include "api.h"
 #include "call.h"
 #include "jwt.h"
 #include "protect.h"
-#include "tokens.h"
-#include "user_store.h"
-#include "endpoint_util.h"
 #include "responses.h"
 #include "restauth.h"
 #include "validation.h"
@@ -43,14 +43,61 @@ std::string_view to_view(restauth_str_t s)
     return s.data ? std::string_view(s.data, s.len) : std::string_view();
 }
 
-void set_error(char *err, size_t errlen, const std::string &msg)
-{
-    if (err && errlen) std::snprintf(err, errlen, "%s", msg.c_str());
-}
-
 restauth_str_t view(const std::string &s)
 {
     return restauth_str_t{s.data(), s.size()};
+}
+
+void set_error(char *err, size_t errlen, const char *msg)
+{
+    if (err && errlen) std::snprintf(err, errlen, "%s", msg);
+}
+
+// Runs body(); any exception becomes on_error (and, with err, its message).
+template <class F, class R = std::invoke_result_t<F>>
+R guarded(F &&body, R on_error, char *err = nullptr, size_t errlen = 0) noexcept
+{
+    try {
+        return body();
+    } catch (const std::exception &e) {
+        set_error(err, errlen, e.what());
+    } catch (...) {
+        set_error(err, errlen, "unexpected error");
+    }
+    return on_error;
+}
+
+template <class F>
+void guarded_void(F &&body, void (*on_error)() = nullptr) noexcept
+{
+    try {
+        body();
+    } catch (...) {
+        if (on_error) on_error();
+    }
+}
+
+// restauth.h's setting types to the core's.
+std::string setting_from_c(restauth_str_t v, std::string *) { return to_string(v); }
+int64_t setting_from_c(int64_t v, int64_t *) { return v; }
+unsigned setting_from_c(unsigned v, unsigned *) { return v; }
+bool setting_from_c(int v, bool *) { return v != 0; }
+template <class E>
+E setting_from_c(int v, E *)
+{
+    static_assert(std::is_enum_v<E>);
+    return static_cast<E>(v);
+}
+
+restauth_str_t setting_to_c(const std::string &v) { return view(v); }
+int64_t setting_to_c(int64_t v) { return v; }
+unsigned setting_to_c(unsigned v) { return v; }
+int setting_to_c(bool v) { return v ? 1 : 0; }
+template <class E>
+int setting_to_c(E v)
+{
+    static_assert(std::is_enum_v<E>);
+    return static_cast<int>(v);
 }
 
 }  // namespace
@@ -70,23 +117,14 @@ void restauth_keyset_destroy(restauth_keyset_t *ks)
 int restauth_keyset_add(restauth_keyset_t *ks, restauth_str_t alg, restauth_str_t material,
                         restauth_str_t kid, char *err, size_t errlen)
 {
-    try {
-        auto parsed = restauth::parse_jwt_alg(to_view(alg));
-        if (!parsed) {
-            set_error(err, errlen, "unsupported algorithm \"" + to_string(alg) +
-                                       "\" (HS256, HS384, HS512, RS256, ES256 or EdDSA)");
-            return -1;
-        }
+    return guarded([&] {
         std::string error;
-        if (!ks->keys.add_key(*parsed, to_view(material), to_view(kid), error)) {
-            set_error(err, errlen, error);
+        if (!ks->keys.add_key(to_view(alg), to_view(material), to_view(kid), error)) {
+            set_error(err, errlen, error.c_str());
             return -1;
         }
         return 0;
-    } catch (const std::exception &e) {
-        set_error(err, errlen, e.what());
-        return -1;
-    }
+    }, -1, err, errlen);
 }
 
 size_t restauth_keyset_size(const restauth_keyset_t *ks)
@@ -94,68 +132,42 @@ size_t restauth_keyset_size(const restauth_keyset_t *ks)
     return ks ? ks->keys.size() : 0;
 }
 
+void restauth_settings_defaults(restauth_settings_t *s)
+{
+    // The core's defaults are restauth.h's; this hands them back in C form
+    // (strings point into static storage).
+    static const restauth::Settings defaults;
+    std::memset(s, 0, sizeof(*s));
+#define RESTAUTH_SETTING_TO_C(type, name, def) s->name = setting_to_c(defaults.name);
+    RESTAUTH_MAIN_SETTINGS(RESTAUTH_SETTING_TO_C)
+    RESTAUTH_LOC_SETTINGS(RESTAUTH_SETTING_TO_C)
+#undef RESTAUTH_SETTING_TO_C
+    for (size_t i = 0; i < RESTAUTH_LIMIT_COUNT; i++) {
+        s->limit_count[i] = defaults.limits[i].count;
+        s->limit_window[i] = defaults.limits[i].window;
+    }
+}
+
 restauth_api_t *restauth_api_create(const restauth_settings_t *s, const restauth_keyset_t *keys,
                                     char *err, size_t errlen)
 {
-    try {
+    return guarded([&]() -> restauth_api_t * {
         auto api = std::make_unique<restauth_api_s>();
         restauth::Settings &out = api->api.settings;
-        out.redis_prefix = to_string(s->redis_prefix);
-        out.mail_stream = to_string(s->mail_stream);
-        out.password_reset_url = to_string(s->password_reset_url);
-        out.email_verify_url = to_string(s->email_verify_url);
-        out.issuer = to_string(s->issuer);
-        out.audience = to_string(s->audience);
-        out.cookie_access = to_string(s->cookie_access);
-        out.cookie_refresh = to_string(s->cookie_refresh);
-        out.cookie_refresh_path = to_string(s->cookie_refresh_path);
-        out.cookie_domain = to_string(s->cookie_domain);
-        out.cookie_samesite = to_string(s->cookie_samesite);
-        out.access_lifetime = s->access_lifetime;
-        out.refresh_lifetime = s->refresh_lifetime;
-        out.leeway = s->leeway;
-        out.reset_token_lifetime = s->reset_token_lifetime;
-        out.verify_token_lifetime = s->verify_token_lifetime;
-        out.password_iterations = s->password_iterations;
-        out.password_min_length = s->password_min_length;
-        out.email_verification = static_cast<restauth::EmailVerification>(s->email_verification);
-        out.cookie_httponly = s->cookie_httponly != 0;
-        out.cookie_secure = s->cookie_secure != 0;
-        out.old_password_field = s->old_password_field != 0;
-        out.logout_on_password_change = s->logout_on_password_change != 0;
-        out.csrf = s->csrf != 0;
-        out.opaque_tokens = s->opaque_tokens != 0;
-        static_assert(static_cast<size_t>(restauth::Limit::Count) == RESTAUTH_LIMIT_COUNT);
+#define RESTAUTH_SETTING_FROM_C(type, name, def) out.name = setting_from_c(s->name, &out.name);
+        RESTAUTH_MAIN_SETTINGS(RESTAUTH_SETTING_FROM_C)
+        RESTAUTH_LOC_SETTINGS(RESTAUTH_SETTING_FROM_C)
+#undef RESTAUTH_SETTING_FROM_C
         for (size_t i = 0; i < RESTAUTH_LIMIT_COUNT; i++) {
-            out.limits[i].count = s->limit_count[i];
-            out.limits[i].window = s->limit_window[i];
+            out.limits[i] = restauth::RateLimit{s->limit_count[i], s->limit_window[i]};
         }
-        api->api.keys = keys ? &keys->keys : nullptr;  // none in opaque-token mode
-
-        std::string claims_error;
-        if (!restauth::parse_user_claims(to_view(s->user_claims), out.user_claims, claims_error)) {
-            set_error(err, errlen, "restauth_jwt_claims: " + claims_error);
+        std::string error;
+        if (!restauth::finish_api(api->api, keys ? &keys->keys : nullptr, error)) {
+            set_error(err, errlen, error.c_str());
             return nullptr;
         }
-
-        std::string file = to_string(s->common_passwords_file);
-        if (!file.empty()) {
-            auto own = std::make_unique<restauth::CommonPasswords>();
-            std::string error;
-            if (!own->load_file(file, error)) {
-                set_error(err, errlen, "restauth_common_passwords: " + error);
-                return nullptr;
-            }
-            api->api.own_common_passwords = std::move(own);
-            api->api.common_passwords = api->api.own_common_passwords.get();
-        } else {
-            api->api.common_passwords = &restauth::CommonPasswords::builtin();
-        }
         return api.release();
-    } catch (const std::exception &e) {
-        set_error(err, errlen, e.what());
-        return nullptr;
-    }
+    }, static_cast<restauth_api_t *>(nullptr), err, errlen);
 }
 
 void restauth_api_destroy(restauth_api_t *api)
@@ -165,7 +177,7 @@ void restauth_api_destroy(restauth_api_t *api)
 
 restauth_call_t *restauth_call_create(const restauth_api_t *api, const restauth_request_t *req)
 {
-    try {
+    return guarded([&] {
         restauth::Request r;
         r.method = to_string(req->method);
         r.path = to_string(req->path);
@@ -179,9 +191,7 @@ restauth_call_t *restauth_call_create(const restauth_api_t *api, const restauth_
         r.body = to_string(req->body);
         r.now = req->now;
         return new restauth_call_s(api->api, std::move(r));
-    } catch (...) {
-        return nullptr;
-    }
+    }, static_cast<restauth_call_s *>(nullptr));
 }
 
 void restauth_call_destroy(restauth_call_t *call)
@@ -191,18 +201,16 @@ void restauth_call_destroy(restauth_call_t *call)
 
 restauth_need_t restauth_call_next(restauth_call_t *call)
 {
-    try {
+    // next() turns endpoint failures into responses itself; an exception
+    // here means even that failed (out of memory).
+    return guarded([&] {
         switch (call->call.next()) {
         case restauth::Call::Need::Redis: return RESTAUTH_NEED_REDIS;
         case restauth::Call::Need::Job: return RESTAUTH_NEED_JOB;
-        case restauth::Call::Need::Done: return RESTAUTH_DONE;
+        case restauth::Call::Need::Done: break;
         }
-    } catch (...) {
-        // next() itself turns endpoint failures into responses; reaching
-        // here means even that failed (out of memory).
-        call->call.respond(500, restauth::error_body(500));
-    }
-    return RESTAUTH_DONE;
+        return RESTAUTH_DONE;
+    }, RESTAUTH_DONE);
 }
 
 size_t restauth_call_redis_count(const restauth_call_t *call)
@@ -218,25 +226,17 @@ void restauth_call_redis_command(const restauth_call_t *call, size_t i, int *arg
 
 void restauth_call_redis_reply(restauth_call_t *call, size_t i, const struct redisReply *reply)
 {
-    try {
-        call->call.feed_reply(i, reply);
-    } catch (...) {
-        call->call.feed_reply(i, nullptr);
-    }
+    guarded_void([&] { call->call.feed_reply(i, reply); });
 }
 
 void restauth_call_run_job(restauth_call_t *call)
 {
-    try {
-        call->call.run_job();
-    } catch (...) {
-        call->call.job_failed();
-    }
+    guarded_void([&] { call->call.run_job(); });
 }
 
 void restauth_call_job_failed(restauth_call_t *call)
 {
-    call->call.job_failed();
+    guarded_void([&] { call->call.job_failed(); });
 }
 
 int restauth_call_status(const restauth_call_t *call)
@@ -264,12 +264,12 @@ restauth_str_t restauth_call_body(const restauth_call_t *call)
 
 size_t restauth_call_log_count(const restauth_call_t *call)
 {
-    return const_cast<restauth_call_s *>(call)->call.log_lines().size();
+    return call->call.log_lines().size();
 }
 
 void restauth_call_log_line(const restauth_call_t *call, size_t i, int *level, restauth_str_t *msg)
 {
-    const auto &line = const_cast<restauth_call_s *>(call)->call.log_lines()[i];
+    const auto &line = call->call.log_lines()[i];
     *level = line.level;
     *msg = view(line.text);
 }
@@ -278,35 +278,15 @@ restauth_token_status_t restauth_protect_verify(const restauth_api_t *api,
                                                 const restauth_credentials_t *credentials,
                                                 restauth_identity_t **identity)
 {
-    try {
-        const restauth::Settings &s = api->api.settings;
-        std::string token;
-        bool from_cookie = false;
-        restauth_token_status_t status = restauth::extract_access_token(
-            s, to_view(credentials->authorization), to_view(credentials->cookie), token, &from_cookie);
-        if (status != RESTAUTH_TOKEN_OK) return status;
-        int64_t now = credentials->now;
-
-        restauth::JsonPtr claims;
-        std::string why;
-        switch (restauth::verify_token(api->api, token, now, "access", claims, why)) {
-        case restauth::TokenCheck::Ok: break;
-        case restauth::TokenCheck::WrongType: return RESTAUTH_TOKEN_WRONG_TYPE;
-        case restauth::TokenCheck::Invalid: return RESTAUTH_TOKEN_INVALID;
-        }
-        if (from_cookie && restauth::is_unsafe_method(to_view(credentials->method)) &&
-            restauth::check_csrf(s, to_view(credentials->cookie), to_view(credentials->csrf_header)) !=
-                restauth::CsrfCheck::Ok) {
-            return RESTAUTH_TOKEN_CSRF_FAILED;
-        }
-
+    return guarded([&] {
+        restauth::Credentials c{to_view(credentials->method), to_view(credentials->authorization),
+                                to_view(credentials->cookie), to_view(credentials->csrf_header),
+                                credentials->now};
         auto out = std::make_unique<restauth_identity_s>();
-        out->identity.claims = std::move(claims);
-        *identity = out.release();
-        return RESTAUTH_TOKEN_OK;
-    } catch (...) {
-        return RESTAUTH_TOKEN_INVALID;
-    }
+        restauth_token_status_t status = restauth::verify_credentials(api->api, c, out->identity);
+        if (status == RESTAUTH_TOKEN_OK) *identity = out.release();
+        return status;
+    }, RESTAUTH_TOKEN_INVALID);
 }
 
 void restauth_identity_destroy(restauth_identity_t *identity)
@@ -316,73 +296,37 @@ void restauth_identity_destroy(restauth_identity_t *identity)
 
 int restauth_identity_claim(restauth_identity_t *identity, restauth_str_t path, restauth_str_t *value)
 {
-    try {
+    return guarded([&] {
         std::string text;
         if (!restauth::claim_text(identity->identity.claims.get(), to_view(path), text)) return 0;
-        identity->identity.values.push_back(std::move(text));
-        *value = view(identity->identity.values.back());
+        *value = view(identity->identity.values.emplace_back(std::move(text)));
         return 1;
-    } catch (...) {
-        return 0;
-    }
+    }, 0);
 }
 
 int restauth_identity_session_key(const restauth_api_t *api, restauth_identity_t *identity, restauth_str_t *key)
 {
-    try {
-        std::string sid;
-        if (!restauth::claim_text(identity->identity.claims.get(), "sid", sid) || sid.empty()) return 0;
-        identity->identity.values.push_back(restauth::Keys(api->api.settings.redis_prefix).session(sid));
-        *key = view(identity->identity.values.back());
+    return guarded([&] {
+        std::string k = restauth::session_key(api->api, identity->identity);
+        if (k.empty()) return 0;
+        *key = view(identity->identity.values.emplace_back(std::move(k)));
         return 1;
-    } catch (...) {
-        return 0;
-    }
+    }, 0);
 }
 
 restauth_str_t restauth_token_error_body(restauth_token_status_t status)
 {
-    static const std::string missing = R"({"detail": "Authentication credentials were not provided."})";
-    static const std::string bad_header =
-        R"({"detail": "Authorization header must contain two space-delimited values", "code": "bad_authorization_header"})";
-    static const std::string invalid = restauth::token_not_valid_body("Token is invalid or expired");
-    static const std::string wrong_type = restauth::token_not_valid_body("Token has wrong type");
-    static const std::string csrf = R"({"detail": "CSRF Failed: CSRF token missing or incorrect."})";
-    switch (status) {
-    case RESTAUTH_TOKEN_CSRF_FAILED: return view(csrf);
-    case RESTAUTH_TOKEN_MISSING: return view(missing);
-    case RESTAUTH_TOKEN_BAD_HEADER: return view(bad_header);
-    case RESTAUTH_TOKEN_WRONG_TYPE: return view(wrong_type);
-    default: return view(invalid);
-    }
+    return view(restauth::token_error_body(status));
 }
 
 restauth_str_t restauth_token_challenge(restauth_token_status_t status)
 {
-    // RFC 6750 section 3: no error code when no credentials were presented.
-    static const std::string plain = "Bearer realm=\"api\"";
-    static const std::string invalid = "Bearer realm=\"api\", error=\"invalid_token\"";
-    static const std::string bad_request = "Bearer realm=\"api\", error=\"invalid_request\"";
-    switch (status) {
-    case RESTAUTH_TOKEN_MISSING: return view(plain);
-    case RESTAUTH_TOKEN_BAD_HEADER: return view(bad_request);
-    default: return view(invalid);
-    }
+    return view(restauth::token_challenge(status));
 }
 
 restauth_str_t restauth_error_body(int status)
 {
-    // Static storage: the shim sends these without owning them.
-    static const int statuses[] = {400, 401, 403, 404, 405, 413, 415, 429, 503, 500};
-    static const std::vector<std::string> bodies = [] {
-        std::vector<std::string> out;
-        for (int s : statuses) out.push_back(restauth::error_body(s));
-        return out;
-    }();
-    for (size_t i = 0; i < bodies.size(); i++) {
-        if (statuses[i] == status) return view(bodies[i]);
-    }
-    return view(bodies.back());
+    return view(restauth::error_body(status));
 }
 
 }  // extern "C"

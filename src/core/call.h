@@ -100,6 +100,7 @@ public:
     // ---- logs (never secrets) ----
     void log(int level, std::string text);
     std::vector<LogLine> &log_lines() { return logs_; }
+    const std::vector<LogLine> &log_lines() const { return logs_; }
 
     // ---- awaitables for endpoints ----
     struct RedisAwaiter {

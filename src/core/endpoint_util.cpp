@@ -73,7 +73,7 @@ Task<bool> log_in(Call &call, const User &user, int status, std::string upgraded
     Keys keys = keys_of(call);
     std::string now = std::to_string(call.now());
 
-    if (s.opaque_tokens) {
+    if (s.opaque_tokens()) {
         // DRF's keys are 40 hex characters; only their digest is stored.
         std::string key = random_hex(20);
         std::string digest = sha256_hex(key);
@@ -151,7 +151,7 @@ Task<std::optional<Caller>> authenticate_opaque(Call &call)
 
 Task<std::optional<Caller>> authenticate(Call &call)
 {
-    if (call.settings().opaque_tokens) co_return co_await authenticate_opaque(call);
+    if (call.settings().opaque_tokens()) co_return co_await authenticate_opaque(call);
 
     const Request &req = call.request();
     std::string token;

@@ -70,10 +70,10 @@ Task<void> login(Call &call)
     const std::string &ip = call.request().client_ip;
     std::vector<Command> lookup;
     lookup.push_back(find_user_command(keys, by, login_key));
-    int ip_limit = append_rate_limit(lookup, call, Limit::LoginIp, ip, false);
-    int account_limit = append_rate_limit(lookup, call, Limit::LoginAccount, login_key, false);
+    int ip_limit = append_rate_limit(lookup, call, Limit::LOGIN_IP, ip, false);
+    int account_limit = append_rate_limit(lookup, call, Limit::LOGIN_ACCOUNT, login_key, false);
     auto found = co_await call.redis(std::move(lookup));
-    if (throttled(call, Limit::LoginIp, found, ip_limit)) co_return;
+    if (throttled(call, Limit::LOGIN_IP, found, ip_limit)) co_return;
 
     // A locked account is indistinguishable from an unknown one: same
     // answer, same hashing cost.
@@ -106,8 +106,8 @@ Task<void> login(Call &call)
 
     if (!known || !matched || !user.is_active) {
         std::vector<Command> count;
-        append_rate_limit(count, call, Limit::LoginIp, ip, true);
-        append_rate_limit(count, call, Limit::LoginAccount, login_key, true);
+        append_rate_limit(count, call, Limit::LOGIN_IP, ip, true);
+        append_rate_limit(count, call, Limit::LOGIN_ACCOUNT, login_key, true);
         if (!count.empty()) co_await call.redis(std::move(count));
         call.log(RESTAUTH_LOG_INFO, "login failed from " + ip);
         errors.add("non_field_errors", kLoginFailed);
@@ -155,7 +155,7 @@ Task<void> logout_opaque(Call &call)
 
 Task<void> logout(Call &call)
 {
-    if (call.settings().opaque_tokens) {
+    if (call.settings().opaque_tokens()) {
         co_await logout_opaque(call);
         co_return;
     }
@@ -323,7 +323,7 @@ Task<void> password_change(Call &call)
     co_await call.job([&] { hash = make_password_hash(password1, s.password_iterations); });
 
     Keys keys = keys_of(call);
-    std::string keep = s.opaque_tokens ? caller->opaque_digest : caller->token.sid;
+    std::string keep = s.opaque_tokens() ? caller->opaque_digest : caller->token.sid;
     Command cmd{"EVAL", kLuaSetPassword, "3", keys.user(user.id), keys.user_sessions(user.id),
                                      keys.user_tokens(user.id), keys.prefix(), "", hash, keep,
                                      s.logout_on_password_change ? "1" : "0"};

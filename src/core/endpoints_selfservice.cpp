@@ -307,7 +307,7 @@ Task<void> registration(Call &call)
     Fields fields;
     if (!read_fields(call, fields)) co_return;
     {
-        std::vector<std::pair<Limit, std::string>> limits{{Limit::RegistrationIp, call.request().client_ip}};
+        std::vector<std::pair<Limit, std::string>> limits{{Limit::REGISTRATION_IP, call.request().client_ip}};
         if (!co_await take_limits(call, std::move(limits))) co_return;
     }
 
@@ -482,8 +482,8 @@ Task<void> resend_email(Call &call)
         co_return;
     }
     {
-        std::vector<std::pair<Limit, std::string>> limits{{Limit::MailAddress, fold_case(email)},
-                                                          {Limit::MailIp, call.request().client_ip}};
+        std::vector<std::pair<Limit, std::string>> limits{{Limit::MAIL_ADDRESS, fold_case(email)},
+                                                          {Limit::MAIL_IP, call.request().client_ip}};
         if (!co_await take_limits(call, std::move(limits))) co_return;
     }
 
@@ -524,8 +524,8 @@ Task<void> password_reset(Call &call)
         co_return;
     }
     {
-        std::vector<std::pair<Limit, std::string>> limits{{Limit::MailAddress, fold_case(email)},
-                                                          {Limit::MailIp, call.request().client_ip}};
+        std::vector<std::pair<Limit, std::string>> limits{{Limit::MAIL_ADDRESS, fold_case(email)},
+                                                          {Limit::MAIL_IP, call.request().client_ip}};
         if (!co_await take_limits(call, std::move(limits))) co_return;
     }
 

@@ -557,6 +557,16 @@ size_t KeySet::size() const noexcept
     return keys_.size();
 }
 
+bool KeySet::add_key(std::string_view alg, std::string_view material, std::string_view kid, std::string &error)
+{
+    auto parsed = parse_jwt_alg(alg);
+    if (!parsed) {
+        error = "unsupported algorithm \"" + std::string(alg) + "\" (HS256, HS384, HS512, RS256, ES256 or EdDSA)";
+        return false;
+    }
+    return add_key(*parsed, material, kid, error);
+}
+
 bool KeySet::add_key(JwtAlg alg, std::string_view material, std::string_view kid,
                      std::string &error)
 {

@@ -75,6 +75,8 @@ public:
     // The first key added signs, so it must be a secret or a private key.
     // On failure returns false, adds nothing, and says why in `error`.
     bool add_key(JwtAlg alg, std::string_view material, std::string_view kid, std::string &error);
+    // The same with the algorithm by name, as restauth_jwt_key gives it.
+    bool add_key(std::string_view alg, std::string_view material, std::string_view kid, std::string &error);
 
     size_t size() const noexcept;
 

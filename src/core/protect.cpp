@@ -4,8 +4,10 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "endpoint_util.h"
 #include "jwt.h"
 #include "tokens.h"
+#include "user_store.h"
 
 namespace restauth {
 
@@ -30,6 +32,67 @@ restauth_token_status_t extract_access_token(const Settings &settings, std::stri
         }
     }
     return RESTAUTH_TOKEN_MISSING;
+}
+
+restauth_token_status_t verify_credentials(const Api &api, const Credentials &credentials, Identity &identity)
+{
+    const Settings &s = api.settings;
+    std::string token;
+    bool from_cookie = false;
+    restauth_token_status_t status =
+        extract_access_token(s, credentials.authorization, credentials.cookie, token, &from_cookie);
+    if (status != RESTAUTH_TOKEN_OK) return status;
+
+    JsonPtr claims;
+    std::string why;
+    switch (verify_token(api, token, credentials.now, "access", claims, why)) {
+    case TokenCheck::Ok: break;
+    case TokenCheck::WrongType: return RESTAUTH_TOKEN_WRONG_TYPE;
+    case TokenCheck::Invalid: return RESTAUTH_TOKEN_INVALID;
+    }
+    if (from_cookie && is_unsafe_method(credentials.method) &&
+        check_csrf(s, credentials.cookie, credentials.csrf_header) != CsrfCheck::Ok) {
+        return RESTAUTH_TOKEN_CSRF_FAILED;
+    }
+    identity.claims = std::move(claims);
+    return RESTAUTH_TOKEN_OK;
+}
+
+std::string session_key(const Api &api, const Identity &identity)
+{
+    std::string sid;
+    if (!claim_text(identity.claims.get(), "sid", sid) || sid.empty()) return {};
+    return Keys(api.settings.redis_prefix).session(sid);
+}
+
+const std::string &token_error_body(restauth_token_status_t status)
+{
+    static const std::string missing = R"({"detail": "Authentication credentials were not provided."})";
+    static const std::string bad_header =
+        R"({"detail": "Authorization header must contain two space-delimited values", "code": "bad_authorization_header"})";
+    static const std::string invalid = token_not_valid_body("Token is invalid or expired");
+    static const std::string wrong_type = token_not_valid_body("Token has wrong type");
+    static const std::string csrf = R"({"detail": "CSRF Failed: CSRF token missing or incorrect."})";
+    switch (status) {
+    case RESTAUTH_TOKEN_CSRF_FAILED: return csrf;
+    case RESTAUTH_TOKEN_MISSING: return missing;
+    case RESTAUTH_TOKEN_BAD_HEADER: return bad_header;
+    case RESTAUTH_TOKEN_WRONG_TYPE: return wrong_type;
+    default: return invalid;
+    }
+}
+
+const std::string &token_challenge(restauth_token_status_t status)
+{
+    // RFC 6750 section 3: no error code when no credentials were presented.
+    static const std::string plain = "Bearer realm=\"api\"";
+    static const std::string invalid = "Bearer realm=\"api\", error=\"invalid_token\"";
+    static const std::string bad_request = "Bearer realm=\"api\", error=\"invalid_request\"";
+    switch (status) {
+    case RESTAUTH_TOKEN_MISSING: return plain;
+    case RESTAUTH_TOKEN_BAD_HEADER: return bad_request;
+    default: return invalid;
+    }
 }
 
 namespace {

@@ -25,11 +25,10 @@ namespace {
 const char *limit_name(Limit limit)
 {
     switch (limit) {
-    case Limit::LoginIp: return "login_ip";
-    case Limit::LoginAccount: return "login_account";
-    case Limit::RegistrationIp: return "registration_ip";
-    case Limit::MailAddress: return "mail_address";
-    case Limit::MailIp: return "mail_ip";
+#define RESTAUTH_LIMIT_NAME(id, kind, count, window) \
+    case Limit::id: return #kind;
+        RESTAUTH_LIMITS(RESTAUTH_LIMIT_NAME)
+#undef RESTAUTH_LIMIT_NAME
     case Limit::Count: break;
     }
     return "unknown";

@@ -5,19 +5,29 @@
 
 namespace restauth {
 
-std::string error_body(int status)
+const std::string &error_body(int status)
 {
+    static const std::string bad_request = R"({"detail": "Bad request."})";
+    static const std::string unauthorized = R"({"detail": "Authentication credentials were not provided."})";
+    static const std::string forbidden = R"({"detail": "You do not have permission to perform this action."})";
+    static const std::string not_found = R"({"detail": "Not found."})";
+    static const std::string not_allowed = R"({"detail": "Method not allowed."})";
+    static const std::string too_large = R"({"detail": "Request body is too large."})";
+    static const std::string media_type = R"({"detail": "Unsupported media type in request."})";
+    static const std::string throttled = R"({"detail": "Request was throttled."})";
+    static const std::string unavailable = R"({"detail": "Service temporarily unavailable, try again later."})";
+    static const std::string server_error = R"({"detail": "A server error occurred."})";
     switch (status) {
-    case 400: return R"({"detail": "Bad request."})";
-    case 401: return R"({"detail": "Authentication credentials were not provided."})";
-    case 403: return R"({"detail": "You do not have permission to perform this action."})";
-    case 404: return R"({"detail": "Not found."})";
-    case 405: return R"({"detail": "Method not allowed."})";
-    case 413: return R"({"detail": "Request body is too large."})";
-    case 415: return R"({"detail": "Unsupported media type in request."})";
-    case 429: return R"({"detail": "Request was throttled."})";
-    case 503: return R"({"detail": "Service temporarily unavailable, try again later."})";
-    default: return R"({"detail": "A server error occurred."})";
+    case 400: return bad_request;
+    case 401: return unauthorized;
+    case 403: return forbidden;
+    case 404: return not_found;
+    case 405: return not_allowed;
+    case 413: return too_large;
+    case 415: return media_type;
+    case 429: return throttled;
+    case 503: return unavailable;
+    default: return server_error;
     }
 }
 

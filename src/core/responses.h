@@ -8,8 +8,9 @@ namespace restauth {
 
 class Call;
 
-// {"detail": "..."} for statuses answered without endpoint-specific text.
-std::string error_body(int status);
+// {"detail": "..."} for statuses answered without endpoint-specific text;
+// static storage, so the shim can send it without owning it.
+const std::string &error_body(int status);
 
 // 405 with the Allow header, as DRF words it.
 void respond_method_not_allowed(Call &call, std::string_view allow);

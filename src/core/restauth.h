@@ -44,7 +44,7 @@ RESTAUTH_API int restauth_keyset_add(restauth_keyset_t *ks, restauth_str_t alg,
 RESTAUTH_API size_t restauth_keyset_size(const restauth_keyset_t *ks);
 
 
-/* ---- settings: plain values merged by the shim -------------------------- */
+/* ---- settings ------------------------------------------------------------ */
 
 enum {
     RESTAUTH_VERIFY_NONE = 0,
@@ -53,46 +53,95 @@ enum {
 };
 
 enum {
-    RESTAUTH_LIMIT_LOGIN_IP = 0,      /* failed logins per client address */
-    RESTAUTH_LIMIT_LOGIN_ACCOUNT,     /* failed logins per login name */
-    RESTAUTH_LIMIT_REGISTRATION_IP,   /* registrations per client address */
-    RESTAUTH_LIMIT_MAIL_ADDRESS,      /* reset/verification mails per address */
-    RESTAUTH_LIMIT_MAIL_IP,           /* the same per client address */
+    RESTAUTH_TOKENS_JWT = 0,
+    RESTAUTH_TOKENS_OPAQUE            /* DRF TokenAuthentication */
+};
+
+/*
+ * Every setting the core takes from nginx.conf, with its default.  This is
+ * the one place a default lives: the shim declares its conf fields, marks
+ * them unset, merges them and hands them over from these lists, and the
+ * core's restauth::Settings is built from them too.
+ *
+ *   X(type, name, default)
+ *
+ * type  C (restauth_settings_t)   nginx conf     core (restauth::Settings)
+ * STR   restauth_str_t            ngx_str_t      std::string
+ * SEC   int64_t                   time_t         int64_t (seconds)
+ * UINT  unsigned                  ngx_uint_t     unsigned
+ * FLAG  int                       ngx_flag_t     bool
+ * VERIFY, TOKENS: int             ngx_uint_t     EmailVerification, TokenMode
+ */
+
+/* http{} level */
+#define RESTAUTH_MAIN_SETTINGS(X)                                             \
+    X(STR,    redis_prefix,               "restauth:")                        \
+    X(STR,    mail_stream,                "restauth:mail")                    \
+    X(STR,    common_passwords,           "")                                 \
+    X(UINT,   password_iterations,        600000)
+
+/* server{} level (a few also location{}); the command table names the
+ * directive of each. */
+#define RESTAUTH_LOC_SETTINGS(X)                                              \
+    X(SEC,    access_lifetime,            300)                                \
+    X(SEC,    refresh_lifetime,           86400)                              \
+    X(SEC,    leeway,                     0)                                  \
+    X(STR,    issuer,                     "")                                 \
+    X(STR,    audience,                   "")                                 \
+    X(STR,    jwt_claims,                 "username email")                   \
+    X(SEC,    reset_token_lifetime,       86400)                              \
+    X(SEC,    verify_token_lifetime,      3 * 86400)                          \
+    X(STR,    cookie_access,              "")                                 \
+    X(STR,    cookie_refresh,             "")                                 \
+    X(STR,    cookie_refresh_path,        "/")                                \
+    X(STR,    cookie_domain,              "")                                 \
+    X(STR,    cookie_samesite,            "Lax")                              \
+    X(FLAG,   cookie_httponly,            1)                                  \
+    X(FLAG,   cookie_secure,              0)                                  \
+    X(VERIFY, email_verification,         RESTAUTH_VERIFY_OPTIONAL)           \
+    X(STR,    password_reset_url,         "")                                 \
+    X(STR,    email_verify_url,           "")                                 \
+    X(UINT,   password_min_length,        8)                                  \
+    X(FLAG,   old_password_field,         0)                                  \
+    X(FLAG,   logout_on_password_change,  1)                                  \
+    X(FLAG,   csrf,                       1)                                  \
+    X(TOKENS, token_mode,                 RESTAUTH_TOKENS_JWT)
+
+/* restauth_rate_limit <kind> <count> <window>:  X(ID, kind, count, window);
+ * a count of 0 turns the limit off. */
+#define RESTAUTH_LIMITS(X)                                                    \
+    X(LOGIN_IP,         login_ip,         100,  900)   /* failed logins */     \
+    X(LOGIN_ACCOUNT,    login_account,    10,   900)   /* per login name */    \
+    X(REGISTRATION_IP,  registration_ip,  50,   3600)                         \
+    X(MAIL_ADDRESS,     mail_address,     5,    3600)  /* reset/verify mail */ \
+    X(MAIL_IP,          mail_ip,          50,   3600)
+
+enum {
+#define RESTAUTH_LIMIT_ID(id, kind, count, window)  RESTAUTH_LIMIT_##id,
+    RESTAUTH_LIMITS(RESTAUTH_LIMIT_ID)
+#undef RESTAUTH_LIMIT_ID
     RESTAUTH_LIMIT_COUNT
 };
 
+typedef restauth_str_t  restauth_setting_STR;
+typedef int64_t         restauth_setting_SEC;
+typedef unsigned        restauth_setting_UINT;
+typedef int             restauth_setting_FLAG;
+typedef int             restauth_setting_VERIFY;
+typedef int             restauth_setting_TOKENS;
+
 typedef struct {
-    restauth_str_t   redis_prefix;
-    restauth_str_t   mail_stream;
-    restauth_str_t   password_reset_url;
-    restauth_str_t   email_verify_url;
-    restauth_str_t   issuer;
-    restauth_str_t   audience;
-    restauth_str_t   cookie_access;
-    restauth_str_t   cookie_refresh;
-    restauth_str_t   cookie_refresh_path;
-    restauth_str_t   cookie_domain;
-    restauth_str_t   cookie_samesite;
-    restauth_str_t   common_passwords_file;
-    restauth_str_t   user_claims;           /* space-separated user fields */
-    int64_t          access_lifetime;       /* seconds */
-    int64_t          refresh_lifetime;
-    int64_t          leeway;
-    int64_t          reset_token_lifetime;
-    int64_t          verify_token_lifetime;
-    unsigned         password_iterations;
-    unsigned         password_min_length;
-    int              email_verification;    /* RESTAUTH_VERIFY_* */
-    int              cookie_httponly;
-    int              cookie_secure;
-    int              old_password_field;
-    int              logout_on_password_change;
-    int              csrf;                  /* double-submit for cookie auth */
-    int              opaque_tokens;         /* DRF TokenAuthentication mode */
-    /* restauth_rate_limit, indexed by RESTAUTH_LIMIT_*; count 0 = off */
+#define RESTAUTH_SETTING_FIELD(type, name, def)  restauth_setting_##type name;
+    RESTAUTH_MAIN_SETTINGS(RESTAUTH_SETTING_FIELD)
+    RESTAUTH_LOC_SETTINGS(RESTAUTH_SETTING_FIELD)
+#undef RESTAUTH_SETTING_FIELD
+    /* indexed by RESTAUTH_LIMIT_*; count 0 = off */
     unsigned         limit_count[RESTAUTH_LIMIT_COUNT];
     int64_t          limit_window[RESTAUTH_LIMIT_COUNT];
 } restauth_settings_t;
+
+/* Fills every field with its default from the lists above. */
+RESTAUTH_API void restauth_settings_defaults(restauth_settings_t *s);
 
 
 /* ---- an API location's immutable configuration -------------------------- */

@@ -82,7 +82,7 @@ Task<void> dispatch(Call &call)
     if (!path.empty() && path.back() == '/') path.remove_suffix(1);
     const std::string &method = call.request().method;
 
-    bool opaque = call.settings().opaque_tokens;
+    bool opaque = call.settings().opaque_tokens();
     constexpr std::string_view sessions_prefix = "sessions/";
     if (!opaque && path.substr(0, sessions_prefix.size()) == sessions_prefix) {
         std::string id(path.substr(sessions_prefix.size()));

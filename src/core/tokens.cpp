@@ -108,8 +108,6 @@ const UserClaim *find_user_claim(std::string_view name)
 
 bool parse_user_claims(std::string_view spec, std::vector<std::string> &out, std::string &error)
 {
-    while (!spec.empty() && spec.front() == ' ') spec.remove_prefix(1);
-    if (spec.empty()) return true;  // the default stays
     out.clear();
     if (spec == "none") return true;
     while (!spec.empty()) {

@@ -21,8 +21,8 @@ struct TokenPair {
     int64_t refresh_exp = 0;
 };
 
-// Parses restauth_jwt_claims ("" keeps the default, "none" means no extra
-// claims); false with a message for an unknown field.
+// Parses restauth_jwt_claims (space-separated fields; "none" or "" mean no
+// extra claims); false with a message for an unknown field.
 bool parse_user_claims(std::string_view spec, std::vector<std::string> &out, std::string &error);
 
 // A fresh pair for a session; the refresh jti is what the session records.

@@ -66,16 +66,10 @@ using ApiPtr = std::unique_ptr<restauth_api_t, ApiDeleter>;
 ApiPtr make_api(const std::function<void(restauth_settings_t &)> &tweak = nullptr)
 {
     restauth_settings_t s;
-    std::memset(&s, 0, sizeof(s));
-    s.redis_prefix = S("restauth:");
-    s.cookie_refresh_path = S("/");
-    s.cookie_samesite = S("Lax");
-    s.access_lifetime = 300;
-    s.refresh_lifetime = 86400;
+    restauth_settings_defaults(&s);
     s.password_iterations = 1000;
-    s.password_min_length = 8;
-    s.email_verification = RESTAUTH_VERIFY_OPTIONAL;
-    s.cookie_httponly = 1;
+    s.csrf = 0;
+    for (unsigned &count : s.limit_count) count = 0;
     if (tweak) tweak(s);
     char err[256] = "";
     restauth_api_t *api = restauth_api_create(&s, g_keys, err, sizeof(err));

@@ -1,0 +1,172 @@
+
+/*
+ * ngx_http_restauth: what the nginx glue files share.
+ *
+ *   ngx_http_restauth_module.c     module, directives, conf create/merge
+ *   src/ngx_http_restauth_api.c    the restauth_api content handler
+ *   src/ngx_http_restauth_job.c    CPU jobs on nginx's thread pool
+ *   src/ngx_http_restauth_protect.c  the restauth_protect access handler,
+ *                                  claim headers and variables
+ *   src/ngx_http_restauth_redis.c  the worker's Redis connection
+ *   src/ngx_http_restauth_util.c   request reading and JSON responses
+ *
+ * Everything about authentication lives in the C++ core (src/core/),
+ * reached only through src/core/restauth.h.
+ */
+
+
+#ifndef _NGX_HTTP_RESTAUTH_COMMON_H_INCLUDED_
+#define _NGX_HTTP_RESTAUTH_COMMON_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+#include <ngx_thread_pool.h>
+
+#include <hiredis/hiredis.h>
+#include <hiredis/async.h>
+
+#include "restauth.h"
+
+
+#define NGX_HTTP_RESTAUTH_PROTECT_OFF       0
+#define NGX_HTTP_RESTAUTH_PROTECT_ON        1
+#define NGX_HTTP_RESTAUTH_PROTECT_OPTIONAL  2
+
+
+/* nginx conf types of restauth.h's setting types */
+typedef ngx_str_t   ngx_http_restauth_setting_STR;
+typedef time_t      ngx_http_restauth_setting_SEC;
+typedef ngx_uint_t  ngx_http_restauth_setting_UINT;
+typedef ngx_flag_t  ngx_http_restauth_setting_FLAG;
+typedef ngx_uint_t  ngx_http_restauth_setting_VERIFY;
+typedef ngx_uint_t  ngx_http_restauth_setting_TOKENS;
+
+#define NGX_HTTP_RESTAUTH_SETTING_FIELD(type, name, def)                      \
+    ngx_http_restauth_setting_##type  name;
+
+
+typedef struct {
+    ngx_str_t                  redis_addr;      /* "host:port" or "unix:/p" */
+    ngx_str_t                  redis_host;      /* resolved, NUL-terminated */
+    ngx_int_t                  redis_port;
+    ngx_flag_t                 redis_unix;
+    ngx_str_t                  redis_password;
+    ngx_int_t                  redis_db;
+    ngx_msec_t                 redis_timeout;
+    ngx_str_t                  thread_pool_name;
+    ngx_thread_pool_t         *thread_pool;
+    ngx_flag_t                 used;            /* some location needs it */
+
+    RESTAUTH_MAIN_SETTINGS(NGX_HTTP_RESTAUTH_SETTING_FIELD)
+} ngx_http_restauth_main_conf_t;
+
+
+typedef struct {
+    ngx_flag_t                 api;
+    ngx_uint_t                 protect;
+    ngx_flag_t                 check_session;
+    size_t                     max_body_size;
+    ngx_array_t               *claim_headers;   /* of ..._claim_header_t */
+    ngx_array_t               *requires;        /* of ..._require_t */
+    ngx_str_t                  login_url;
+
+    restauth_keyset_t         *keys;
+
+    RESTAUTH_LOC_SETTINGS(NGX_HTTP_RESTAUTH_SETTING_FIELD)
+    ngx_uint_t                 limit_count[RESTAUTH_LIMIT_COUNT];
+    time_t                     limit_window[RESTAUTH_LIMIT_COUNT];
+
+    restauth_api_t            *core;            /* built at merge time */
+} ngx_http_restauth_loc_conf_t;
+
+
+typedef struct {
+    ngx_str_t                  name;            /* as configured */
+    ngx_str_t                  lowcase;         /* lower case, for the list */
+    ngx_str_t                  match;           /* lower case, '_' as '-' */
+    ngx_uint_t                 hash;
+    ngx_str_t                  claim;
+} ngx_http_restauth_claim_header_t;
+
+
+typedef struct {
+    ngx_str_t                  claim;
+    ngx_array_t               *values;          /* of ngx_str_t */
+} ngx_http_restauth_require_t;
+
+
+typedef struct ngx_http_restauth_ctx_s  ngx_http_restauth_ctx_t;
+
+/* A command in flight; heap memory, because Redis may answer after the
+ * request is gone.  ctx == NULL means the request left: drop the reply. */
+typedef struct {
+    ngx_http_restauth_ctx_t   *ctx;
+    ngx_uint_t                 index;
+} ngx_http_restauth_redis_op_t;
+
+
+/* A job on the thread pool; heap memory for the same reason. */
+typedef struct {
+    ngx_http_restauth_ctx_t   *ctx;
+    restauth_call_t           *call;
+} ngx_http_restauth_job_t;
+
+
+/* One restauth_api request while the core works on it. */
+struct ngx_http_restauth_ctx_s {
+    ngx_http_request_t        *request;
+    restauth_call_t           *call;
+    ngx_http_restauth_redis_op_t **ops;
+    ngx_uint_t                 nops;
+    ngx_uint_t                 pending;
+    ngx_http_restauth_job_t   *job;
+    ngx_event_t                timer;
+    unsigned                   running:1;
+};
+
+
+extern ngx_module_t  ngx_http_restauth_module;
+
+
+/* src/ngx_http_restauth_api.c */
+ngx_int_t ngx_http_restauth_api_handler(ngx_http_request_t *r);
+void ngx_http_restauth_api_resume(ngx_http_restauth_ctx_t *ctx);
+
+/* src/ngx_http_restauth_job.c */
+ngx_int_t ngx_http_restauth_job_post(ngx_http_restauth_ctx_t *ctx);
+
+/* src/ngx_http_restauth_protect.c */
+ngx_int_t ngx_http_restauth_protect_add_variables(ngx_conf_t *cf);
+ngx_int_t ngx_http_restauth_protect_init(ngx_conf_t *cf);
+
+/*
+ * src/ngx_http_restauth_redis.c: the worker's one Redis connection.  It
+ * connects on demand (AUTH and SELECT first), and a reset answers every
+ * pending command with a NULL reply.
+ */
+ngx_int_t ngx_http_restauth_redis_init_process(ngx_cycle_t *cycle);
+void ngx_http_restauth_redis_exit_process(ngx_cycle_t *cycle);
+/* NGX_OK: queued, fn will run exactly once (reply NULL on failure);
+ * NGX_ERROR: Redis is unavailable and fn will not run. */
+ngx_int_t ngx_http_restauth_redis_submit(int argc, const char **argv,
+    const size_t *argvlen, redisCallbackFn *fn, void *privdata);
+/* Arms a request's timer for restauth_redis_timeout; when it fires the
+ * connection is reset, which answers the request's commands. */
+void ngx_http_restauth_redis_add_timer(ngx_event_t *timer, ngx_log_t *log);
+void ngx_http_restauth_redis_reset(void);
+
+/* src/ngx_http_restauth_util.c */
+ngx_str_t *ngx_http_restauth_find_header(ngx_http_request_t *r,
+    ngx_str_t *name);
+void ngx_http_restauth_str(restauth_str_t *dst, ngx_str_t *src);
+ngx_int_t ngx_http_restauth_cookies(ngx_http_request_t *r,
+    restauth_str_t *out);
+ngx_int_t ngx_http_restauth_send_json(ngx_http_request_t *r,
+    ngx_uint_t status, restauth_str_t body);
+ngx_int_t ngx_http_restauth_send_error(ngx_http_request_t *r,
+    ngx_uint_t status);
+
+
+#endif /* _NGX_HTTP_RESTAUTH_COMMON_H_INCLUDED_ */
