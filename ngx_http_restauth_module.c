@@ -547,11 +547,60 @@ ngx_http_restauth_jwt_claims(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
+/*
+ * A repeatable directive's list, merged the nginx way: a level that gives
+ * the directive replaces the list above it, and a lone "off" empties it.
+ * Returns NGX_CONF_OK with *elt set to a new element (NULL after "off"),
+ * or an error string for the directive.
+ */
+static char *
+ngx_http_restauth_list_push(ngx_conf_t *cf, ngx_array_t **list, size_t size,
+    void **elt)
+{
+    ngx_str_t  *value;
+
+    value = cf->args->elts;
+    *elt = NULL;
+
+    if (cf->args->nelts == 2) {
+        if (ngx_strcmp(value[1].data, "off") != 0) {
+            return "needs more parameters, or \"off\"";
+        }
+
+        if (*list != NGX_CONF_UNSET_PTR) {
+            return "is duplicate";
+        }
+
+        *list = NULL;
+        return NGX_CONF_OK;
+    }
+
+    if (*list == NULL) {
+        return "cannot be combined with \"off\" on the same level";
+    }
+
+    if (*list == NGX_CONF_UNSET_PTR) {
+        *list = ngx_array_create(cf->pool, 2, size);
+        if (*list == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    *elt = ngx_array_push(*list);
+    if (*elt == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
 static char *
 ngx_http_restauth_claim_header(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_restauth_loc_conf_t *rlcf = conf;
 
+    char                              *rv;
     u_char                            *p;
     ngx_str_t                         *value;
     ngx_uint_t                         i;
@@ -560,22 +609,11 @@ ngx_http_restauth_claim_header(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     value = cf->args->elts;
 
-    /* "off": no extra claim headers here, whatever the level above says */
-    if (cf->args->nelts == 2) {
-        if (ngx_strcmp(value[1].data, "off") != 0) {
-            return "needs a header name and a claim, or \"off\"";
-        }
-
-        if (rlcf->claim_headers != NGX_CONF_UNSET_PTR) {
-            return "is duplicate";
-        }
-
-        rlcf->claim_headers = NULL;
-        return NGX_CONF_OK;
-    }
-
-    if (rlcf->claim_headers == NULL) {
-        return "cannot be combined with \"restauth_claim_header off\"";
+    rv = ngx_http_restauth_list_push(cf, &rlcf->claim_headers,
+                                     sizeof(ngx_http_restauth_claim_header_t),
+                                     (void **) &ch);
+    if (rv != NGX_CONF_OK || ch == NULL) {
+        return rv;
     }
 
     for (i = 0; i < value[1].len; i++) {
@@ -595,19 +633,6 @@ ngx_http_restauth_claim_header(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         {
             return "cannot set a header nginx itself interprets";
         }
-    }
-
-    if (rlcf->claim_headers == NGX_CONF_UNSET_PTR) {
-        rlcf->claim_headers = ngx_array_create(cf->pool, 4,
-                                     sizeof(ngx_http_restauth_claim_header_t));
-        if (rlcf->claim_headers == NULL) {
-            return NGX_CONF_ERROR;
-        }
-    }
-
-    ch = ngx_array_push(rlcf->claim_headers);
-    if (ch == NULL) {
-        return NGX_CONF_ERROR;
     }
 
     ch->name = value[1];
@@ -631,41 +656,18 @@ ngx_http_restauth_require(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_restauth_loc_conf_t *rlcf = conf;
 
+    char                         *rv;
     ngx_str_t                    *value, *v;
     ngx_uint_t                    i;
     ngx_http_restauth_require_t  *req;
 
     value = cf->args->elts;
 
-    /* "off": no requirements here, whatever the level above says */
-    if (cf->args->nelts == 2) {
-        if (ngx_strcmp(value[1].data, "off") != 0) {
-            return "needs a claim and at least one value, or \"off\"";
-        }
-
-        if (rlcf->requires != NGX_CONF_UNSET_PTR) {
-            return "is duplicate";
-        }
-
-        rlcf->requires = NULL;
-        return NGX_CONF_OK;
-    }
-
-    if (rlcf->requires == NULL) {
-        return "cannot be combined with \"restauth_require off\"";
-    }
-
-    if (rlcf->requires == NGX_CONF_UNSET_PTR) {
-        rlcf->requires = ngx_array_create(cf->pool, 2,
-                                          sizeof(ngx_http_restauth_require_t));
-        if (rlcf->requires == NULL) {
-            return NGX_CONF_ERROR;
-        }
-    }
-
-    req = ngx_array_push(rlcf->requires);
-    if (req == NULL) {
-        return NGX_CONF_ERROR;
+    rv = ngx_http_restauth_list_push(cf, &rlcf->requires,
+                                     sizeof(ngx_http_restauth_require_t),
+                                     (void **) &req);
+    if (rv != NGX_CONF_OK || req == NULL) {
+        return rv;
     }
 
     req->claim = value[1];
