@@ -34,6 +34,7 @@ static char *ngx_http_restauth_claim_header(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_restauth_require(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static ngx_int_t ngx_http_restauth_init(ngx_conf_t *cf);
 static ngx_int_t ngx_http_restauth_init_process(ngx_cycle_t *cycle);
 static void ngx_http_restauth_exit_process(ngx_cycle_t *cycle);
 
@@ -396,8 +397,8 @@ static ngx_command_t  ngx_http_restauth_commands[] = {
 
 
 static ngx_http_module_t  ngx_http_restauth_module_ctx = {
-    ngx_http_restauth_protect_add_variables, /* preconfiguration */
-    ngx_http_restauth_protect_init,        /* postconfiguration */
+    ngx_http_restauth_add_variables,       /* preconfiguration */
+    ngx_http_restauth_init,                /* postconfiguration */
 
     ngx_http_restauth_create_main_conf,    /* create main configuration */
     ngx_http_restauth_init_main_conf,      /* init main configuration */
@@ -425,6 +426,17 @@ ngx_module_t  ngx_http_restauth_module = {
     NGX_MODULE_V1_PADDING
 };
 
+
+
+static ngx_int_t
+ngx_http_restauth_init(ngx_conf_t *cf)
+{
+    if (ngx_http_restauth_protect_init(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_restauth_filter_init(cf);
+}
 
 
 static ngx_int_t

@@ -47,11 +47,16 @@ restauth_token_status_t verify_credentials(const Api &api, const Credentials &cr
     std::string why;
     switch (verify_token(api, token, credentials.now, "access", claims, why)) {
     case TokenCheck::Ok: break;
-    case TokenCheck::WrongType: return RESTAUTH_TOKEN_WRONG_TYPE;
-    case TokenCheck::Invalid: return RESTAUTH_TOKEN_INVALID;
+    case TokenCheck::WrongType:
+        if (credentials.why) *credentials.why = why;
+        return RESTAUTH_TOKEN_WRONG_TYPE;
+    case TokenCheck::Invalid:
+        if (credentials.why) *credentials.why = why;
+        return RESTAUTH_TOKEN_INVALID;
     }
     if (from_cookie && is_unsafe_method(credentials.method) &&
         check_csrf(s, credentials.cookie, credentials.csrf_header) != CsrfCheck::Ok) {
+        if (credentials.why) *credentials.why = "CSRF check failed";
         return RESTAUTH_TOKEN_CSRF_FAILED;
     }
     identity.claims = std::move(claims);
@@ -80,6 +85,20 @@ const std::string &token_error_body(restauth_token_status_t status)
     case RESTAUTH_TOKEN_WRONG_TYPE: return wrong_type;
     default: return invalid;
     }
+}
+
+const std::string &token_status_name(restauth_token_status_t status)
+{
+    static const std::string names[] = {"valid", "missing", "bad_header", "invalid", "wrong_type", "csrf_failed"};
+    switch (status) {
+    case RESTAUTH_TOKEN_OK: return names[0];
+    case RESTAUTH_TOKEN_MISSING: return names[1];
+    case RESTAUTH_TOKEN_BAD_HEADER: return names[2];
+    case RESTAUTH_TOKEN_INVALID: return names[3];
+    case RESTAUTH_TOKEN_WRONG_TYPE: return names[4];
+    case RESTAUTH_TOKEN_CSRF_FAILED: return names[5];
+    }
+    return names[3];
 }
 
 const std::string &token_challenge(restauth_token_status_t status)

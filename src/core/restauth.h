@@ -229,6 +229,11 @@ typedef enum {
     RESTAUTH_TOKEN_CSRF_FAILED    /* cookie auth, unsafe method, bad CSRF */
 } restauth_token_status_t;
 
+/* $restauth_token_status: "valid", "missing", "bad_header", "invalid",
+ * "wrong_type" or "csrf_failed". */
+RESTAUTH_API restauth_str_t restauth_token_status_name(
+    restauth_token_status_t status);
+
 typedef struct restauth_identity_s  restauth_identity_t;
 
 typedef struct {
@@ -237,6 +242,10 @@ typedef struct {
     restauth_str_t   cookie;
     restauth_str_t   csrf_header;   /* X-CSRFToken */
     int64_t          now;
+    /* optional: receives why a presented token was refused (for the log;
+     * never token material), NUL-terminated */
+    char            *reason;
+    size_t           reason_size;
 } restauth_credentials_t;
 
 /* Verifies the caller's access token (Authorization: Bearer, else the
