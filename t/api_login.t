@@ -1,5 +1,7 @@
 # POST /auth/login/ against the users of t/fixtures/seed.redis.
 use Test::Nginx::Socket 'no_plan';
+use lib 't';
+use RestauthTest;
 
 no_shuffle();
 run_tests();
@@ -206,7 +208,7 @@ Content-Type: application/json
 
 
 
-=== TEST 10: a Django hash (260000 iterations) logs in and is upgraded
+=== TEST 10: a Django hash (260000 iterations) logs in and is stored again at 1000 iterations
 --- http_config
     restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
     restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
@@ -220,6 +222,9 @@ POST /auth/login/
 --- more_headers
 Content-Type: application/json
 --- response_body_like: "user": \{"pk": 4, "username": "dave"
+--- redis_after
+HGET restauth:user:4 password =~ \Apbkdf2_sha256\$1000\$[^\$]+\$[A-Za-z0-9+/]{43}=\z
+HGET restauth:user:4 password !~ fixturesalt4
 --- error_log
 upgraded password hash of user 4
 --- no_error_log

@@ -1,6 +1,8 @@
 # POST /auth/logout/: revokes the refresh token's session (body or cookie),
 # "all": true revokes every session, cookies are cleared on every answer.
 use Test::Nginx::Socket 'no_plan';
+use lib 't';
+use RestauthTest;
 
 no_shuffle();
 run_tests();
@@ -57,22 +59,59 @@ qq({"detail": "Token is invalid or expired"}),
 
 
 
-=== TEST 3: "all": true revokes every session of the user
+=== TEST 3: "all": true revokes every session of the user: the other sessions' tokens stop working
+Frank's session f3 is alive before (its refresh token verifies, its access
+token passes restauth_check_session); after logout with "all" from session f2
+neither works, nor does f2's own refresh token, and Redis holds no session of
+user 6.
 --- http_config
     restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
     restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
+    server {
+        listen 127.0.0.1:19085;
+        location / { return 200 "uid=$http_x_auth_user_id\n"; }
+    }
 --- config
     location /auth/ { restauth_api; }
+    location /app/ {
+        restauth_protect on;
+        restauth_check_session on;
+        proxy_pass http://127.0.0.1:19085;
+    }
 --- log_level: info
---- request
-POST /auth/logout/
-{"refresh": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoicmVmcmVzaCIsImV4cCI6NDEwMjQ0NDgwMCwiaWF0IjoxNzAwMDAwMDAwLCJqdGkiOiJmMmYyZjJmMmYyZjJmMmYyZjJmMmYyZjJmMmYyZjJmMiIsInVzZXJfaWQiOjYsInNpZCI6ImYyZjJmMmYyZjJmMmYyZjJmMmYyZjJmMmYyZjJmMmYyIn0.IRnpUd-05omunEVNpU4kaK7567znJn3vWaQ8pZj7gmw", "all": true}
---- more_headers
-Content-Type: application/json
---- response_body chomp
-{"detail": "Successfully logged out."}
---- error_log
-all sessions of user 6 revoked
+--- request eval
+[
+"POST /auth/token/verify/\n{\"token\": \"$::T{FRANK_REFRESH_3}\"}",
+"GET /app/page",
+"POST /auth/logout/\n{\"refresh\": \"$::T{FRANK_REFRESH_ALL}\", \"all\": true}",
+"POST /auth/token/refresh/\n{\"refresh\": \"$::T{FRANK_REFRESH_3}\"}",
+"GET /app/page",
+"POST /auth/token/refresh/\n{\"refresh\": \"$::T{FRANK_REFRESH_ALL}\"}",
+]
+--- more_headers eval
+[
+"Content-Type: application/json",
+"Authorization: Bearer $::T{FRANK_ACCESS_3}",
+"Content-Type: application/json",
+"Content-Type: application/json",
+"Authorization: Bearer $::T{FRANK_ACCESS_3}",
+"Content-Type: application/json",
+]
+--- error_code eval
+[200, 200, 200, 401, 401, 401]
+--- response_body_like eval
+[
+qr/^\{\}$/,
+qr/^uid=6$/,
+qr/^\{"detail": "Successfully logged out."\}$/,
+qr/^\{"detail": "Token is blacklisted", "code": "token_not_valid"\}$/,
+qr/"code": "token_not_valid"/,
+qr/^\{"detail": "Token is blacklisted", "code": "token_not_valid"\}$/,
+]
+--- redis_after
+SCARD restauth:user:6:sessions => 0
+EXISTS restauth:session:f3f3f3f3f3f3f3f3f3f3f3f3f3f3f3f3 => 0
+EXISTS restauth:session:f2f2f2f2f2f2f2f2f2f2f2f2f2f2f2f2 => 0
 
 
 

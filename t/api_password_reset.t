@@ -5,6 +5,8 @@
 # 20 -> MjA, 21 -> MjE, 22 -> MjI, 26 -> MjY.  A full request -> mail ->
 # confirm round trip is in tests/integration/registration_race.sh.
 use Test::Nginx::Socket 'no_plan';
+use lib 't';
+use RestauthTest;
 
 no_shuffle();
 run_tests();
@@ -28,8 +30,16 @@ Content-Type: application/json
 Content-Type: application/json
 --- response_body chomp
 {"detail": "Password reset e-mail has been sent."}
---- error_log
-queued password_reset mail for user 1
+--- redis_before
+DEL restauth:mail
+--- redis_after
+XLEN restauth:mail => 1
+XRANGE restauth:mail - + =~ \Ato=alice@example\.com$
+XRANGE restauth:mail - + =~ ^subject=Password reset$
+XRANGE restauth:mail - + =~ ^kind=password_reset$
+XRANGE restauth:mail - + =~ ^uid=MQ$
+XRANGE restauth:mail - + =~ ^uid: MQ\ntoken: ([\w-]{43})\n.*^token=\1\z
+EVAL "local n = 0 for _, k in ipairs(redis.call('KEYS', ARGV[1])) do if redis.call('HGET', k, 'user_id') == ARGV[2] then n = n + 1 end end return n" 0 restauth:reset:* 1 => 1
 --- no_error_log
 [error]
 
@@ -58,6 +68,10 @@ qq({"detail": "Password reset e-mail has been sent."}),
 qq({"detail": "Password reset e-mail has been sent."}),
 qq({"detail": "Password reset e-mail has been sent."}),
 ]
+--- redis_before
+DEL restauth:mail
+--- redis_after
+XLEN restauth:mail => 0
 --- no_error_log
 queued password_reset
 [error]
@@ -80,8 +94,14 @@ Content-Type: application/x-www-form-urlencoded
 --- error_code: 200
 --- response_body chomp
 {"detail": "Password reset e-mail has been sent."}
---- error_log
-queued password_reset mail for user 2
+--- redis_before
+DEL restauth:mail
+--- redis_after
+XLEN restauth:mail => 1
+XRANGE restauth:mail - + =~ \Ato=bob@example\.com$
+XRANGE restauth:mail - + =~ ^kind=password_reset$
+XRANGE restauth:mail - + =~ ^uid=Mg$
+XRANGE restauth:mail - + =~ ^https://app\.example\.com/reset/Mg/([\w-]{43})$.*^token=\1\z
 
 
 
@@ -250,7 +270,7 @@ Rita-New-Pass-2025
 
 
 
-=== TEST 10: a reset revokes every session of the user
+=== TEST 10: a reset revokes every session of the user: their refresh tokens are blacklisted and refused
 --- http_config
     restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
     restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
@@ -263,18 +283,23 @@ Rita-New-Pass-2025
 "POST /auth/password/reset/confirm/\n{\"uid\": \"MjY\", \"token\": \"fixture-reset-xena\", \"new_password1\": \"Xena-New-Pass-2025\", \"new_password2\": \"Xena-New-Pass-2025\"}",
 "POST /auth/token/verify/\n{\"token\": \"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoicmVmcmVzaCIsImV4cCI6NDEwMjQ0NDgwMCwiaWF0IjoxNzAwMDAwMDAwLCJqdGkiOiJhNmE2YTZhNmE2YTZhNmE2YTZhNmE2YTZhNmE2YTZhNiIsInVzZXJfaWQiOjI2LCJzaWQiOiIyNjI2MjYyNjI2MjYyNjI2MjYyNjI2MjYyNjI2MjYyNiJ9.ZH-Yq6gLRb2wRbQ0txpNsP8avFa0t5SvYr0-gnr6hfM\"}",
 "POST /auth/token/verify/\n{\"token\": \"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoicmVmcmVzaCIsImV4cCI6NDEwMjQ0NDgwMCwiaWF0IjoxNzAwMDAwMDAwLCJqdGkiOiJhN2E3YTdhN2E3YTdhN2E3YTdhN2E3YTdhN2E3YTdhNyIsInVzZXJfaWQiOjI2LCJzaWQiOiIyNzI3MjcyNzI3MjcyNzI3MjcyNzI3MjcyNzI3MjcyNyJ9.sdXXIpPQO6HTq7VoFkcLo4L2gCG2HvBXtSurpv42wVw\"}",
+"POST /auth/token/refresh/\n{\"refresh\": \"$::T{XENA_REFRESH_27}\"}",
 ]
 --- more_headers
 Content-Type: application/json
 --- error_code eval
-[200, 200, 400, 400]
+[200, 200, 400, 400, 401]
 --- response_body eval
 [
 "{}",
 qq({"detail": "Password has been reset with the new password."}),
 qq({"non_field_errors": ["Token is blacklisted"]}),
 qq({"non_field_errors": ["Token is blacklisted"]}),
+qq({"detail": "Token is blacklisted", "code": "token_not_valid"}),
 ]
+--- redis_after
+SCARD restauth:user:26:sessions => 0
+EXISTS restauth:session:26262626262626262626262626262626 restauth:session:27272727272727272727272727272727 => 0
 
 
 

@@ -3,6 +3,8 @@
 # users:next_id).  Mandatory verification: t/api_verify_email.t.  The
 # concurrent-registration race: tests/integration/registration_race.sh.
 use Test::Nginx::Socket 'no_plan';
+use lib 't';
+use RestauthTest;
 
 no_shuffle();
 run_tests();
@@ -25,6 +27,15 @@ Content-Type: application/json
 --- response_headers
 Content-Type: application/json
 --- response_body_like: ^\{"access": "eyJ[\w-]+\.[\w-]+\.[\w-]+", "refresh": "eyJ[\w-]+\.[\w-]+\.[\w-]+", "user": \{"pk": \d+, "username": "newuser1", "email": "NewUser1@example.com", "first_name": "", "last_name": ""\}\}$
+--- redis_before
+DEL restauth:mail
+--- redis_after
+XLEN restauth:mail => 1
+XRANGE restauth:mail - + =~ \Ato=NewUser1@example\.com$
+XRANGE restauth:mail - + =~ ^subject=Confirm your e-mail address$
+XRANGE restauth:mail - + =~ ^kind=email_verification$
+XRANGE restauth:mail - + =~ ^key: ([\w-]{43})$.*^key=\1\z
+EVAL "local n = 0 for _, k in ipairs(redis.call('KEYS', ARGV[1])) do if redis.call('HGET', k, ARGV[2]) == ARGV[3] then n = n + 1 end end return n" 0 restauth:verify:* email NewUser1@example.com => 1
 --- error_log eval
 [qr/registered user \d+/, qr/queued email_verification mail for user \d+/]
 --- no_error_log
@@ -65,6 +76,11 @@ username=newuser2&email=newuser2%40example.com&password1=Newuser2-Pass-2024&pass
 Content-Type: application/x-www-form-urlencoded
 --- error_code: 201
 --- response_body_like: ^\{"access": "eyJ[\w-]+\.[\w-]+\.[\w-]+", "refresh": "eyJ[\w-]+\.[\w-]+\.[\w-]+", "user": \{"pk": \d+, "username": "newuser2", "email": "newuser2@example.com", "first_name": "", "last_name": ""\}\}$
+--- redis_before
+DEL restauth:mail
+--- redis_after
+XLEN restauth:mail => 0
+HGET restauth:users:by_email newuser2@example.com =~ \A\d+\z
 --- error_log eval
 qr/registered user \d+/
 --- no_error_log

@@ -5,6 +5,8 @@
 # since-changed address) and zoe (28, expired).  Mail contents are checked by
 # tests/integration/registration_race.sh.
 use Test::Nginx::Socket 'no_plan';
+use lib 't';
+use RestauthTest;
 
 no_shuffle();
 run_tests();
@@ -77,6 +79,14 @@ Content-Type: application/json
 --- error_code: 201
 --- response_body chomp
 {"detail": "Verification e-mail sent."}
+--- redis_before
+DEL restauth:mail
+--- redis_after
+XLEN restauth:mail => 1
+XRANGE restauth:mail - + =~ \Ato=mandy@example\.com$
+XRANGE restauth:mail - + =~ ^kind=email_verification$
+XRANGE restauth:mail - + =~ ^key: ([\w-]{43})$.*^key=\1\z
+EVAL "local n = 0 for _, k in ipairs(redis.call('KEYS', ARGV[1])) do if redis.call('HGET', k, ARGV[2]) == ARGV[3] then n = n + 1 end end return n" 0 restauth:verify:* email mandy@example.com => 1
 --- error_log eval
 qr/queued email_verification mail for user \d+/
 --- no_error_log
@@ -158,6 +168,15 @@ Content-Type: application/json
 --- error_code: 200
 --- response_body chomp
 {"detail": "ok"}
+--- redis_before
+DEL restauth:mail
+--- redis_after
+XLEN restauth:mail => 1
+XRANGE restauth:mail - + =~ \Ato=zoe@example\.com$
+XRANGE restauth:mail - + =~ ^subject=Confirm your e-mail address$
+XRANGE restauth:mail - + =~ ^kind=email_verification$
+XRANGE restauth:mail - + =~ ^https://app\.example\.com/verify/([\w-]{43})$.*^key=\1\z
+EVAL "local n = 0 for _, k in ipairs(redis.call('KEYS', ARGV[1])) do if redis.call('HGET', k, ARGV[2]) == ARGV[3] then n = n + 1 end end return n" 0 restauth:verify:* user_id 28 => 1
 --- error_log
 queued email_verification mail for user 28
 
@@ -185,6 +204,10 @@ qq({"detail": "ok"}),
 qq({"detail": "ok"}),
 qq({"detail": "ok"}),
 ]
+--- redis_before
+DEL restauth:mail
+--- redis_after
+XLEN restauth:mail => 0
 --- no_error_log
 queued email_verification
 [error]
