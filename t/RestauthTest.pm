@@ -56,7 +56,7 @@ our $Prefix = 'restauth:';
 
 my $FAR = 4102444800;    # 2100-01-01
 
-sub _read_key {
+sub read_key {
     my $path = shift;
     open my $in, '<', $path or die "RestauthTest: cannot read $path: $!\n";
     local $/;
@@ -110,7 +110,7 @@ sub jwt_hs256 {
 sub access_token {
     my ($uid, $user, $sid, %o) = @_;
     my @extra = @{ $o{extra} || [] };
-    return jwt_hs256($o{key} // _read_key("$KeyDir/hs256.key"),
+    return jwt_hs256($o{key} // read_key("$KeyDir/hs256.key"),
         token_type => 'access', exp => $o{exp} // $FAR, iat => 1700000000,
         jti => sprintf('%032x', $uid), user_id => $uid, sid => $sid,
         username => $user, email => ($o{email} // "$user\@example.com"), @extra);
@@ -118,7 +118,7 @@ sub access_token {
 
 sub refresh_token {
     my ($uid, $sid, $jti, %o) = @_;
-    return jwt_hs256(_read_key("$KeyDir/hs256.key"),
+    return jwt_hs256(read_key("$KeyDir/hs256.key"),
         token_type => 'refresh', exp => $o{exp} // $FAR, iat => 1700000000,
         jti => $jti, user_id => $uid, sid => $sid);
 }

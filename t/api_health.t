@@ -125,14 +125,16 @@ restauth_api and restauth_protect need at least one "restauth_jwt_key"
 
 
 
-=== TEST 8: a weak HMAC key is refused at startup
+=== TEST 8: a weak HMAC key (31 bytes for HS256) is refused at startup
 --- http_config
-    restauth_jwt_key HS256 /dev/null;
+    restauth_jwt_key HS256 $TEST_NGINX_SERVER_ROOT/html/short.key;
 --- config
     location /auth/ { restauth_api; }
+--- user_files eval
+[["short.key", "0123456789abcdefghijklmnopqrstu"]]
 --- must_die
 --- error_log
-restauth_jwt_key
+HS256 secrets must be at least 32 bytes, this one has 31
 
 
 

@@ -1,6 +1,8 @@
 # token/verify/, token/refresh/ (rotation, reuse detection), sessions/,
 # .well-known/jwks.json.
 use Test::Nginx::Socket 'no_plan';
+use lib 't';
+use RestauthTest;
 
 no_shuffle();
 run_tests();
@@ -231,7 +233,7 @@ GET /auth/sessions/
 
 
 
-=== TEST 11: JWKS publishes public keys, never HMAC secrets
+=== TEST 11: JWKS publishes the public keys, in configuration order
 --- http_config
     restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
     restauth_jwt_key RS256 $TEST_NGINX_KEY_DIR/rs256.pem kid=rsa1;
@@ -245,4 +247,23 @@ GET /auth/.well-known/jwks.json
 --- response_headers
 Content-Type: application/json
 --- response_body_like: ^\{"keys": ?\[\{.*"kty": ?"RSA".*"kid": ?"rsa1".*\},\s*\{.*"crv": ?"P-256".*\},\s*\{.*"crv": ?"Ed25519".*\}\]\}$
---- response_body_unlike: (hs1|oct|restauth-test-only)
+
+
+
+=== TEST 12: JWKS never shows an HMAC secret
+Neither the HMAC key's kid, nor an "oct" key, nor the secret (raw or in the
+base64url form of a JWK "k") appears.  (Test::Nginx checks only
+response_body_like when a block has both, hence a block of its own.)
+--- http_config
+    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    restauth_jwt_key RS256 $TEST_NGINX_KEY_DIR/rs256.pem kid=rsa1;
+    restauth_jwt_key ES256 $TEST_NGINX_KEY_DIR/es256.pem kid=ec1;
+    restauth_jwt_key EdDSA $TEST_NGINX_KEY_DIR/ed25519.pem kid=ed1;
+    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key kid=hs1;
+--- config
+    location /auth/ { restauth_api; }
+--- request
+GET /auth/.well-known/jwks.json
+--- response_body_unlike eval
+my $k = RestauthTest::b64url(substr(RestauthTest::read_key("$ENV{TEST_NGINX_KEY_DIR}/hs256.key"), 0, 30));
+qr/hs1|"oct"|restauth-test-only|\Q$k\E/

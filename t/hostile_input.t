@@ -1,5 +1,6 @@
-# Hostile input: each gets a clear 4xx JSON answer and a log line, never a
-# crash, a hang or an echo into a header.
+# Hostile input: each gets a clear 4xx JSON answer, never a crash, a hang or
+# an echo into a header.  Bodies and tokens the module cannot parse are also
+# logged (at info), which the blocks below check where they say so.
 use Test::Nginx::Socket 'no_plan';
 
 no_shuffle();
@@ -7,7 +8,7 @@ run_tests();
 
 __DATA__
 
-=== TEST 1: deeply nested, invalid UTF-8 and NUL-carrying JSON
+=== TEST 1: JSON that does not parse (deep nesting, invalid UTF-8, a raw NUL byte): 400 and a log line each
 --- http_config
     restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
     restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
@@ -17,18 +18,51 @@ __DATA__
 [
 "POST /auth/login/\n" . ("[" x 5000) . ("]" x 5000),
 "POST /auth/login/\n{\"username\": \"al\xffice\", \"password\": \"x\"}",
-"POST /auth/login/\n{\"username\": \"alice\\u0000admin\", \"password\": \"x\"}",
-"POST /auth/login/\n{\"username\": {\"\$ne\": null}, \"password\": \"x\"}",
-"POST /auth/login/\n{\"username\": \"alice\", \"password\": [\"a\"]}",
+"POST /auth/login/\n{\"username\": \"alice\x00admin\", \"password\": \"x\"}",
 ]
 --- more_headers
 Content-Type: application/json
 --- error_code eval
-[400, 400, 400, 400, 400]
+[400, 400, 400]
 --- response_body_like eval
 [
 qr/^\{"detail": "JSON parse error - [^"]+"\}$/,
 qr/^\{"detail": "JSON parse error - [^"]+"\}$/,
+qr/^\{"detail": "JSON parse error - [^"]+"\}$/,
+]
+--- error_log
+restauth: rejected request body (400)
+--- no_error_log
+[alert]
+[crit]
+
+
+
+=== TEST 2: fields with a NUL (JSON-escaped, or %00 in a form) or of the wrong type: 400 field errors
+--- http_config
+    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
+--- config
+    location /auth/ { restauth_api; }
+--- request eval
+[
+"POST /auth/login/\n{\"username\": \"alice\\u0000admin\", \"password\": \"x\"}",
+"POST /auth/login/\nusername=alice%00admin&password=x",
+"POST /auth/login/\n{\"username\": {\"\$ne\": null}, \"password\": \"x\"}",
+"POST /auth/login/\n{\"username\": \"alice\", \"password\": [\"a\"]}",
+]
+--- more_headers eval
+[
+"Content-Type: application/json",
+"Content-Type: application/x-www-form-urlencoded",
+"Content-Type: application/json",
+"Content-Type: application/json",
+]
+--- error_code eval
+[400, 400, 400, 400]
+--- response_body_like eval
+[
+qr/^\{"username": \["Null characters are not allowed."\]\}$/,
 qr/^\{"username": \["Null characters are not allowed."\]\}$/,
 qr/^\{"username": \["Not a valid string."\]\}$/,
 qr/^\{"password": \["Not a valid string."\]\}$/,
@@ -39,7 +73,7 @@ qr/^\{"password": \["Not a valid string."\]\}$/,
 
 
 
-=== TEST 2: bad form encodings and multipart bodies
+=== TEST 3: bad form encodings and multipart bodies: 400 and a log line each
 --- http_config
     restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
     restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
@@ -65,10 +99,12 @@ qr/^\{"detail": "Form parse error - [^"]+"\}$/,
 qr/^\{"detail": "Multipart form parse error - [^"]+"\}$/,
 qr/^\{"detail": "Multipart form parse error - [^"]+"\}$/,
 ]
+--- error_log
+restauth: rejected request body (400)
 
 
 
-=== TEST 3: quotes in an unsupported content type are escaped in the JSON answer
+=== TEST 4: quotes in an unsupported content type are escaped in the JSON answer; logged
 --- http_config
     restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
     restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
@@ -82,10 +118,12 @@ Content-Type: text/evil; a="b\"c"
 --- error_code: 415
 --- response_body_like eval
 qr{^\{"detail": "Unsupported media type \\"text/evil; a=\\"b\\\\\\"c\\"\\" in request\."\}$}
+--- error_log
+restauth: rejected request body (415)
 
 
 
-=== TEST 4: usernames with CR/LF or NUL are refused at registration
+=== TEST 5: a username or an address with CR/LF is refused at registration
 --- http_config
     restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
     restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
@@ -106,7 +144,7 @@ Content-Type: application/json
 
 
 
-=== TEST 5: oversized and malformed tokens and cookies
+=== TEST 6: oversized and malformed tokens and cookies: 401 and a log line each
 --- http_config
     restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
     restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
@@ -127,13 +165,15 @@ Content-Type: application/json
 [401, 401, 401, 401]
 --- response_body_like eval
 [qr/token_not_valid/, qr/token_not_valid/, qr/(token_not_valid|credentials were not provided)/, qr/token_not_valid/]
+--- error_log eval
+qr/restauth: token rejected: (too_large|malformed),/
 --- no_error_log
 [alert]
 [crit]
 
 
 
-=== TEST 6: a huge chunked body is refused with 413 JSON, never spooled to disk
+=== TEST 7: a huge chunked body is refused with 413 JSON and logged
 --- http_config
     restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
     restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
@@ -147,10 +187,12 @@ Transfer-Encoding: chunked
 --- error_code: 413
 --- response_body chomp
 {"detail": "Request body is too large."}
+--- error_log
+restauth: request body exceeds restauth_max_body_size or client_body_buffer_size
 
 
 
-=== TEST 7: too many fields
+=== TEST 8: too many fields: 413 and a log line
 --- http_config
     restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
     restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
@@ -162,3 +204,25 @@ Transfer-Encoding: chunked
 Content-Type: application/x-www-form-urlencoded
 --- error_code: 413
 --- response_body_like: ^\{"detail": "[^"]+"\}$
+--- error_log
+restauth: rejected request body (413)
+
+
+
+=== TEST 9: a body whose Content-Length exceeds restauth_max_body_size is refused with 413, never spooled to disk
+--- http_config
+    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
+--- config
+    location /auth/ { restauth_api; }
+--- request eval
+"POST /auth/login/\n" . ("x" x 40000)
+--- more_headers
+Content-Type: application/json
+--- error_code: 413
+--- response_body chomp
+{"detail": "Request body is too large."}
+--- no_error_log
+buffered to a temporary file
+[alert]
+[crit]

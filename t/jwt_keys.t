@@ -111,8 +111,8 @@ token rejected: alg_mismatch
 --- config
     location /auth/ { restauth_api; }
 --- must_die
---- error_log
-restauth_jwt_key
+--- error_log eval
+qr{restauth_jwt_key "[^"]*/rs256\.pub\.pem": the first key signs tokens, so it must be a secret or a private key, not a public key}
 
 
 
@@ -136,3 +136,16 @@ unsupported algorithm "none"
 --- must_die
 --- error_log
 restauth_jwt_claims: unknown user field "password"
+
+
+
+=== TEST 10: a weak HMAC key (48 bytes for HS512) is refused at startup
+--- http_config
+    restauth_jwt_key HS512 $TEST_NGINX_SERVER_ROOT/html/short.key;
+--- config
+    location /auth/ { restauth_api; }
+--- user_files eval
+[["short.key", "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKL"]]
+--- must_die
+--- error_log
+HS512 secrets must be at least 64 bytes, this one has 48

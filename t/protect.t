@@ -1,6 +1,8 @@
 # restauth_protect in front of an upstream that echoes the identity headers
 # it received.  underscores_in_headers is on so look-alike names reach us.
 use Test::Nginx::Socket 'no_plan';
+use lib 't';
+use RestauthTest;
 
 no_shuffle();
 run_tests();
@@ -429,7 +431,10 @@ Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiY
 
 
 
-=== TEST 18: restauth_check_session: a revoked session's access token stops at once
+=== TEST 18: restauth_check_session: a session's access token stops at once when the session is revoked; a never-existing session is refused
+Bob's session b2 exists (its access token passes), logout revokes it, and
+the same access token is then refused; a token naming a session that never
+existed is refused too.
 --- http_config
     restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
     restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
@@ -438,19 +443,34 @@ Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiY
         location / { return 200 "uid=$http_x_auth_user_id\n"; }
     }
 --- config
+    location /auth/ { restauth_api; }
     location /app/ {
         restauth_protect on;
         restauth_check_session on;
         proxy_pass http://127.0.0.1:19085;
     }
 --- request eval
-["GET /app/page", "GET /app/page"]
+[
+"GET /app/page",
+"POST /auth/logout/\n{\"refresh\": \"$::T{BOB_REFRESH_2}\"}",
+"GET /app/page",
+"GET /app/page",
+"GET /app/page",
+]
 --- more_headers eval
-["Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjo0MTAyNDQ0ODAwLCJpYXQiOjE3MDAwMDAwMDAsImp0aSI6IjAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDBhIiwidXNlcl9pZCI6MTAsInNpZCI6Ijc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3IiwidXNlcm5hbWUiOiJqdWR5IiwiZW1haWwiOiJqdWR5QGV4YW1wbGUuY29tIn0.4GcbEevYsUAR0uheymA6R2EoKt9wcgYwjGR73T1YqN0", "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjo0MTAyNDQ0ODAwLCJpYXQiOjE3MDAwMDAwMDAsImp0aSI6IjAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAxIiwidXNlcl9pZCI6MSwic2lkIjoiZmVmZWZlZmVmZWZlZmVmZWZlZmVmZWZlZmVmZWZlZmUiLCJ1c2VybmFtZSI6ImFsaWNlIiwiZW1haWwiOiJhbGljZUBleGFtcGxlLmNvbSJ9.qejbaMgjxy1tYrJf_HFQhsVChgtrkWrZB5OJWkY7B0E"]
+[
+"Authorization: Bearer $::T{BOB_ACCESS_2}",
+"Content-Type: application/json",
+"Authorization: Bearer $::T{BOB_ACCESS_2}",
+"Authorization: Bearer $::T{ALICE_NO_SESSION}",
+"Authorization: Bearer $::T{JUDY_ACCESS}",
+]
 --- error_code eval
-[200, 401]
+[200, 200, 401, 401, 200]
 --- response_body_like eval
-["^uid=10\$", "token_not_valid"]
+["^uid=2\$", "Successfully logged out", "token_not_valid", "token_not_valid", "^uid=10\$"]
+--- redis_after
+EXISTS restauth:session:b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2 => 0
 
 
 
