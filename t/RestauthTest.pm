@@ -9,6 +9,18 @@ package RestauthTest;
 #
 # and gets:
 #
+#   * Shared block defaults, set by a block preprocessor:
+#     - http_config: the lines of $RestauthTest::HttpConfig (Redis and the
+#       HS256 test key) come first, then the block's own http_config.  A
+#       shared line is left out when the block's http_config sets the same
+#       directive itself, and all of them with "--- no_shared_http_config".
+#     - config: $RestauthTest::Config (location /auth/ { restauth_api; })
+#       when the block has no config of its own.
+#     - no_error_log: "[error]" when the block has neither error_log nor
+#       no_error_log (a block that expects an error says which).
+#     A test file may change $RestauthTest::HttpConfig or ::Config before
+#     run_tests().
+#
 #   * %::T, the suite's fixture tokens by name ($::T{ALICE_ACCESS}), minted
 #     here at load time (HS256 with t/keys/hs256.key unless said otherwise)
 #     for the users and sessions of t/fixtures/*.redis.  Use them in eval
@@ -302,8 +314,37 @@ sub _request_count {
     return ref $r eq 'ARRAY' ? scalar @$r : 1;
 }
 
+# ---------------------------------------------------------------------------
+# Shared defaults
+# ---------------------------------------------------------------------------
+
+our $HttpConfig = <<'_EOC_';
+    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
+_EOC_
+
+our $Config = <<'_EOC_';
+    location /auth/ { restauth_api; }
+_EOC_
+
+sub _directive { $_[0] =~ /^\s*([a-z_0-9]+)\s/ ? $1 : '' }
+
+sub http_config_for {
+    my $block = shift;
+    my $own = $block->http_config;
+    $own = '' unless defined $own;
+    return $own if defined $block->no_shared_http_config;
+    my %set = map { _directive($_) => 1 } split /\n/, $own;
+    my $shared = join '', grep { !$set{ _directive($_) } } split /^/m, $HttpConfig;
+    return $shared . $own;
+}
+
 Test::Nginx::Socket::add_block_preprocessor(sub {
     my $block = shift;
+    $block->set_value(http_config => http_config_for($block));
+    $block->set_value(config => $Config) unless defined $block->config;
+    $block->set_value(no_error_log => "[error]")
+        unless defined $block->error_log || defined $block->no_error_log;
     _run_before($block) if defined $block->redis_before;
 });
 

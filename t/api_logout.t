@@ -10,15 +10,10 @@ run_tests();
 __DATA__
 
 === TEST 1: logout revokes the session; the same token is then blacklisted
---- http_config
-    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
---- config
-    location /auth/ { restauth_api; }
 --- request eval
 [
-"POST /auth/logout/\n{\"refresh\": \"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoicmVmcmVzaCIsImV4cCI6NDEwMjQ0NDgwMCwiaWF0IjoxNzAwMDAwMDAwLCJqdGkiOiJmMWYxZjFmMWYxZjFmMWYxZjFmMWYxZjFmMWYxZjFmMSIsInVzZXJfaWQiOjYsInNpZCI6ImZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmIn0.NiHJxHPHZJITIpwcpOaHdwF1KtGCTmcLWjZ6YcxG5-k\"}",
-"POST /auth/logout\n{\"refresh\": \"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoicmVmcmVzaCIsImV4cCI6NDEwMjQ0NDgwMCwiaWF0IjoxNzAwMDAwMDAwLCJqdGkiOiJmMWYxZjFmMWYxZjFmMWYxZjFmMWYxZjFmMWYxZjFmMSIsInVzZXJfaWQiOjYsInNpZCI6ImZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmIn0.NiHJxHPHZJITIpwcpOaHdwF1KtGCTmcLWjZ6YcxG5-k\"}",
+"POST /auth/logout/\n{\"refresh\": \"$::T{FRANK_REFRESH}\"}",
+"POST /auth/logout\n{\"refresh\": \"$::T{FRANK_REFRESH}\"}",
 ]
 --- more_headers
 Content-Type: application/json
@@ -33,17 +28,12 @@ qq({"detail": "Token is blacklisted"}),
 
 
 === TEST 2: missing, invalid and wrong-type refresh tokens
---- http_config
-    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
---- config
-    location /auth/ { restauth_api; }
 --- request eval
 [
 "POST /auth/logout/\n{}",
 "POST /auth/logout/\n{\"refresh\": \"garbage\"}",
-"POST /auth/logout/\n{\"refresh\": \"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjo0MTAyNDQ0ODAwLCJpYXQiOjE3MDAwMDAwMDAsImp0aSI6IjAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAxIiwidXNlcl9pZCI6MSwic2lkIjoiYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWEiLCJ1c2VybmFtZSI6ImFsaWNlIiwiZW1haWwiOiJhbGljZUBleGFtcGxlLmNvbSJ9.QuKrEf53Fz7GU3YFTZfxzn97xJczX9b3_SaQ-B4amvk\"}",
-"POST /auth/logout/\n{\"refresh\": \"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoicmVmcmVzaCIsImV4cCI6MTAwMDAwMDAwMCwiaWF0IjoxNzAwMDAwMDAwLCJqdGkiOiJhMWExYTFhMWExYTFhMWExYTFhMWExYTFhMWExYTFhMSIsInVzZXJfaWQiOjEsInNpZCI6ImFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhIn0.REMrdIlQu1MLqxtz8PuVEUM4o-ycmPkwPL2LnmLLpNQ\"}",
+"POST /auth/logout/\n{\"refresh\": \"$::T{ALICE_ACCESS}\"}",
+"POST /auth/logout/\n{\"refresh\": \"$::T{REFRESH_EXPIRED}\"}",
 ]
 --- more_headers
 Content-Type: application/json
@@ -65,8 +55,6 @@ token passes restauth_check_session); after logout with "all" from session f2
 neither works, nor does f2's own refresh token, and Redis holds no session of
 user 6.
 --- http_config
-    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
     server {
         listen 127.0.0.1:19085;
         location / { return 200 "uid=$http_x_auth_user_id\n"; }
@@ -117,18 +105,14 @@ EXISTS restauth:session:f2f2f2f2f2f2f2f2f2f2f2f2f2f2f2f2 => 0
 
 === TEST 4: the refresh cookie is read and both cookies are cleared
 --- http_config
-    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
     restauth_cookie_access access_token;
     restauth_cookie_refresh refresh_token;
     restauth_cookie_refresh_path /auth/;
---- config
-    location /auth/ { restauth_api; }
 --- request
 POST /auth/logout/
---- more_headers
-X-CSRFToken: 0123456789abcdef
-Cookie: csrftoken=0123456789abcdef; refresh_token=eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoicmVmcmVzaCIsImV4cCI6NDEwMjQ0NDgwMCwiaWF0IjoxNzAwMDAwMDAwLCJqdGkiOiJiMWIxYjFiMWIxYjFiMWIxYjFiMWIxYjFiMWIxYjFiMSIsInVzZXJfaWQiOjIsInNpZCI6ImJiYmJiYmJiYmJiYmJiYmJiYmJiYmJiYmJiYmJiYmJiIn0.uOJ8twiNfWtbSLDi9dJUtEOPbDQNEqp0hrXEcDKxEIw
+--- more_headers eval
+"X-CSRFToken: 0123456789abcdef
+Cookie: csrftoken=0123456789abcdef; refresh_token=$::T{BOB_REFRESH}"
 --- response_body chomp
 {"detail": "Successfully logged out."}
 --- raw_response_headers_like eval
@@ -138,11 +122,7 @@ qr{Set-Cookie: access_token=""; expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0
 
 === TEST 5: cookies are cleared on errors too
 --- http_config
-    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
     restauth_cookie_access access_token;
---- config
-    location /auth/ { restauth_api; }
 --- request
 POST /auth/logout/
 --- error_code: 401

@@ -9,15 +9,10 @@ run_tests();
 __DATA__
 
 === TEST 1: authentication comes first
---- http_config
-    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
---- config
-    location /auth/ { restauth_api; }
 --- request eval
 ["POST /auth/password/change/\n{}", "GET /auth/password/change/"]
 --- more_headers eval
-["Content-Type: application/json", "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjo0MTAyNDQ0ODAwLCJpYXQiOjE3MDAwMDAwMDAsImp0aSI6IjAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDA1IiwidXNlcl9pZCI6NSwic2lkIjoiZWVlZWVlZWVlZWVlZWVlZWVlZWVlZWVlZWVlZWVlZWUiLCJ1c2VybmFtZSI6ImVyaW4iLCJlbWFpbCI6ImVyaW5AZXhhbXBsZS5jb20ifQ.Lan_e6oYFU_krL_CD33agzQMnCR5XxXenLAZkjnrF_A"]
+["Content-Type: application/json", "Authorization: Bearer $::T{ERIN_ACCESS}"]
 --- error_code eval
 [401, 405]
 --- response_body eval
@@ -29,11 +24,6 @@ qq({"detail": "Method \\"GET\\" not allowed."}),
 
 
 === TEST 2: required fields, mismatch, validators
---- http_config
-    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
---- config
-    location /auth/ { restauth_api; }
 --- request eval
 [
 "POST /auth/password/change/\n{}",
@@ -41,9 +31,9 @@ qq({"detail": "Method \\"GET\\" not allowed."}),
 "POST /auth/password/change/\n{\"new_password1\": \"1234\", \"new_password2\": \"1234\"}",
 "POST /auth/password/change/\n{\"new_password1\": \"example.com1\", \"new_password2\": \"example.com1\"}",
 ]
---- more_headers
-Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjo0MTAyNDQ0ODAwLCJpYXQiOjE3MDAwMDAwMDAsImp0aSI6IjAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDA1IiwidXNlcl9pZCI6NSwic2lkIjoiZWVlZWVlZWVlZWVlZWVlZWVlZWVlZWVlZWVlZWVlZWUiLCJ1c2VybmFtZSI6ImVyaW4iLCJlbWFpbCI6ImVyaW5AZXhhbXBsZS5jb20ifQ.Lan_e6oYFU_krL_CD33agzQMnCR5XxXenLAZkjnrF_A
-Content-Type: application/json
+--- more_headers eval
+"Authorization: Bearer $::T{ERIN_ACCESS}
+Content-Type: application/json"
 --- error_code eval
 [400, 400, 400, 400]
 --- response_body eval
@@ -58,8 +48,6 @@ qq({"new_password2": ["The password is too similar to the email address."]}),
 
 === TEST 3: old password required when enabled
 --- http_config
-    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
     restauth_password_iterations 1000;
 --- config
     location /auth/ {
@@ -71,9 +59,9 @@ qq({"new_password2": ["The password is too similar to the email address."]}),
 "POST /auth/password/change/\n{\"new_password1\": \"Brand-New-Pass-1\", \"new_password2\": \"Brand-New-Pass-1\"}",
 "POST /auth/password/change/\n{\"old_password\": \"wrong\", \"new_password1\": \"Brand-New-Pass-1\", \"new_password2\": \"Brand-New-Pass-1\"}",
 ]
---- more_headers
-Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjo0MTAyNDQ0ODAwLCJpYXQiOjE3MDAwMDAwMDAsImp0aSI6IjAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDA1IiwidXNlcl9pZCI6NSwic2lkIjoiZWVlZWVlZWVlZWVlZWVlZWVlZWVlZWVlZWVlZWVlZWUiLCJ1c2VybmFtZSI6ImVyaW4iLCJlbWFpbCI6ImVyaW5AZXhhbXBsZS5jb20ifQ.Lan_e6oYFU_krL_CD33agzQMnCR5XxXenLAZkjnrF_A
-Content-Type: application/json
+--- more_headers eval
+"Authorization: Bearer $::T{ERIN_ACCESS}
+Content-Type: application/json"
 --- error_code eval
 [400, 400]
 --- response_body eval
@@ -89,8 +77,6 @@ Erin's second session (e2) is alive before the change; afterwards its refresh
 token is refused, its access token stops at restauth_check_session, and
 the session of the token that made the change still works.
 --- http_config
-    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
     restauth_password_iterations 1000;
     server {
         listen 127.0.0.1:19085;
@@ -147,14 +133,13 @@ EXISTS restauth:session:e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2 => 0
 EXISTS restauth:session:eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee => 1
 HGET restauth:user:5 password =~ \Apbkdf2_sha256\$1000\$
 --- no_error_log
+[error]
 Erin-New-Pass-2025
 
 
 
 === TEST 5: restauth_logout_on_password_change off keeps the other sessions
 --- http_config
-    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
     restauth_password_iterations 1000;
     restauth_logout_on_password_change off;
     server {

@@ -2,6 +2,8 @@
 # an echo into a header.  Bodies and tokens the module cannot parse are also
 # logged (at info), which the blocks below check where they say so.
 use Test::Nginx::Socket 'no_plan';
+use lib 't';
+use RestauthTest;
 
 no_shuffle();
 run_tests();
@@ -9,11 +11,6 @@ run_tests();
 __DATA__
 
 === TEST 1: JSON that does not parse (deep nesting, invalid UTF-8, a raw NUL byte): 400 and a log line each
---- http_config
-    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
---- config
-    location /auth/ { restauth_api; }
 --- request eval
 [
 "POST /auth/login/\n" . ("[" x 5000) . ("]" x 5000),
@@ -39,11 +36,6 @@ restauth: rejected request body (400)
 
 
 === TEST 2: fields with a NUL (JSON-escaped, or %00 in a form) or of the wrong type: 400 field errors
---- http_config
-    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
---- config
-    location /auth/ { restauth_api; }
 --- request eval
 [
 "POST /auth/login/\n{\"username\": \"alice\\u0000admin\", \"password\": \"x\"}",
@@ -68,17 +60,13 @@ qr/^\{"username": \["Not a valid string."\]\}$/,
 qr/^\{"password": \["Not a valid string."\]\}$/,
 ]
 --- no_error_log
+[error]
 [alert]
 [crit]
 
 
 
 === TEST 3: bad form encodings and multipart bodies: 400 and a log line each
---- http_config
-    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
---- config
-    location /auth/ { restauth_api; }
 --- request eval
 [
 "POST /auth/login/\nusername=%ff%fe&password=x",
@@ -105,11 +93,6 @@ restauth: rejected request body (400)
 
 
 === TEST 4: quotes in an unsupported content type are escaped in the JSON answer; logged
---- http_config
-    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
---- config
-    location /auth/ { restauth_api; }
 --- request
 POST /auth/login/
 x
@@ -125,11 +108,7 @@ restauth: rejected request body (415)
 
 === TEST 5: a username or an address with CR/LF is refused at registration
 --- http_config
-    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
     restauth_password_iterations 1000;
---- config
-    location /auth/ { restauth_api; }
 --- request eval
 [
 "POST /auth/registration/\n{\"username\": \"eve\\r\\nX-Injected: 1\", \"email\": \"eve1\@example.com\", \"password1\": \"Quite-Long-Pass-7\", \"password2\": \"Quite-Long-Pass-7\"}",
@@ -146,12 +125,8 @@ Content-Type: application/json
 
 === TEST 6: oversized and malformed tokens and cookies: 401 and a log line each
 --- http_config
-    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
     restauth_cookie_access access_token;
     large_client_header_buffers 4 16k;
---- config
-    location /auth/ { restauth_api; }
 --- request eval
 ["GET /auth/user/", "GET /auth/user/", "GET /auth/user/", "GET /auth/user/"]
 --- more_headers eval
@@ -174,11 +149,6 @@ qr/restauth: token rejected: (too_large|malformed),/
 
 
 === TEST 7: a huge chunked body is refused with 413 JSON and logged
---- http_config
-    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
---- config
-    location /auth/ { restauth_api; }
 --- request eval
 "POST /auth/login/\n" . sprintf("%x", 40000) . "\r\n" . ("x" x 40000) . "\r\n0\r\n\r\n"
 --- more_headers
@@ -193,11 +163,6 @@ restauth: request body exceeds restauth_max_body_size or client_body_buffer_size
 
 
 === TEST 8: too many fields: 413 and a log line
---- http_config
-    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
---- config
-    location /auth/ { restauth_api; }
 --- request eval
 "POST /auth/login/\n" . join("&", map { "f$_=1" } 1..200)
 --- more_headers
@@ -210,11 +175,6 @@ restauth: rejected request body (413)
 
 
 === TEST 9: a body whose Content-Length exceeds restauth_max_body_size is refused with 413, never spooled to disk
---- http_config
-    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
---- config
-    location /auth/ { restauth_api; }
 --- request eval
 "POST /auth/login/\n" . ("x" x 40000)
 --- more_headers
@@ -223,6 +183,7 @@ Content-Type: application/json
 --- response_body chomp
 {"detail": "Request body is too large."}
 --- no_error_log
+[error]
 buffered to a temporary file
 [alert]
 [crit]
