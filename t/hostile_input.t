@@ -164,7 +164,7 @@ restauth: request body exceeds restauth_max_body_size or client_body_buffer_size
 
 === TEST 8: too many fields: 413 and a log line
 --- request eval
-"POST /auth/login/\n" . join("&", map { "f$_=1" } 1..200)
+"POST /auth/login/\n" . CORE::join("&", map { "f$_=1" } 1..200)
 --- more_headers
 Content-Type: application/x-www-form-urlencoded
 --- error_code: 413
