@@ -60,7 +60,6 @@ use Time::HiRes qw(sleep time);
 use Test::More ();
 
 our $KeyDir = $ENV{TEST_NGINX_KEY_DIR} || 't/keys';
-our $Prefix = 'restauth:';
 
 # ---------------------------------------------------------------------------
 # Tokens
