@@ -2,6 +2,8 @@
 # subrequests, internal redirects and named locations, limit_req before the
 # access phase, satisfy, error_page and auth_delay.
 use Test::Nginx::Socket 'no_plan';
+use lib 't';
+use RestauthTest;
 
 no_shuffle();
 run_tests();
@@ -10,7 +12,6 @@ __DATA__
 
 === TEST 1: auth_request: no token is refused, JSON body and Bearer challenge
 --- http_config
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
     server {
         listen 127.0.0.1:19085;
         location / { return 200 "upstream reached uid=$http_x_auth_user_id\n"; }
@@ -43,7 +44,6 @@ WWW-Authenticate: Bearer realm="api"
 
 === TEST 2: auth_request: a bad token is refused and the reason is logged
 --- http_config
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
     server {
         listen 127.0.0.1:19085;
         location / { return 200 "upstream reached\n"; }
@@ -60,8 +60,8 @@ WWW-Authenticate: Bearer realm="api"
     }
 --- request
 GET /app/page
---- more_headers
-Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjo0MTAyNDQ0ODAwLCJpYXQiOjE3MDAwMDAwMDAsImp0aSI6IjAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAxIiwidXNlcl9pZCI6Miwic2lkIjoiYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWEiLCJ1c2VybmFtZSI6ImFsaWNlIiwiZW1haWwiOiJhbGljZUBleGFtcGxlLmNvbSJ9.QuKrEf53Fz7GU3YFTZfxzn97xJczX9b3_SaQ-B4amvk
+--- more_headers eval
+"Authorization: Bearer $::T{ALICE_WRONG_KEY}"
 --- error_code: 401
 --- response_headers
 WWW-Authenticate: Bearer realm="api", error="invalid_token"
@@ -75,7 +75,6 @@ restauth: rejected access token (invalid: bad_signature)
 
 === TEST 3: auth_request: a good token passes; the backend sees the verified identity, never the forged one
 --- http_config
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
     server {
         listen 127.0.0.1:19085;
         location / { return 200 "uid=$http_x_auth_user_id name=$http_x_auth_username main=$http_x_main_uid\n"; }
@@ -94,10 +93,8 @@ restauth: rejected access token (invalid: bad_signature)
     }
 --- request
 GET /app/page
---- more_headers
-Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjo0MTAyNDQ0ODAwLCJpYXQiOjE3MDAwMDAwMDAsImp0aSI6IjAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAxIiwidXNlcl9pZCI6MSwic2lkIjoiYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWEiLCJ1c2VybmFtZSI6ImFsaWNlIiwiZW1haWwiOiJhbGljZUBleGFtcGxlLmNvbSJ9.QuKrEf53Fz7GU3YFTZfxzn97xJczX9b3_SaQ-B4amvk
-X-Auth-Username: admin
-X_Auth_User_Id: 99
+--- more_headers eval
+"Authorization: Bearer $::T{ALICE_ACCESS}\nX-Auth-Username: admin\nX_Auth_User_Id: 99"
 --- response_body
 uid=1 name=alice main=1
 --- no_error_log
@@ -107,8 +104,6 @@ uid=1 name=alice main=1
 
 === TEST 4: auth_request with restauth_check_session: live session passes, revoked one is refused
 --- http_config
-    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
     server {
         listen 127.0.0.1:19085;
         location / { return 200 "uid=$http_x_auth_user_id\n"; }
@@ -127,7 +122,7 @@ uid=1 name=alice main=1
 --- request eval
 ["GET /app/page", "GET /app/page"]
 --- more_headers eval
-["Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjo0MTAyNDQ0ODAwLCJpYXQiOjE3MDAwMDAwMDAsImp0aSI6IjAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDBhIiwidXNlcl9pZCI6MTAsInNpZCI6Ijc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3IiwidXNlcm5hbWUiOiJqdWR5IiwiZW1haWwiOiJqdWR5QGV4YW1wbGUuY29tIn0.4GcbEevYsUAR0uheymA6R2EoKt9wcgYwjGR73T1YqN0", "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjo0MTAyNDQ0ODAwLCJpYXQiOjE3MDAwMDAwMDAsImp0aSI6IjAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAxIiwidXNlcl9pZCI6MSwic2lkIjoiZmVmZWZlZmVmZWZlZmVmZWZlZmVmZWZlZmVmZWZlZmUiLCJ1c2VybmFtZSI6ImFsaWNlIiwiZW1haWwiOiJhbGljZUBleGFtcGxlLmNvbSJ9.qejbaMgjxy1tYrJf_HFQhsVChgtrkWrZB5OJWkY7B0E"]
+["Authorization: Bearer $::T{JUDY_ACCESS}", "Authorization: Bearer $::T{ALICE_NO_SESSION}"]
 --- error_code eval
 [200, 401]
 --- response_body_like eval
@@ -140,7 +135,6 @@ uid=1 name=alice main=1
 === TEST 5: internal redirect to a named location applies that location's header list
 --- http_config
     underscores_in_headers on;
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
     server {
         listen 127.0.0.1:19085;
         location / { return 200 "uid=$http_x_auth_user_id staff=$http_x_auth_staff\n"; }
@@ -158,7 +152,7 @@ uid=1 name=alice main=1
 --- request eval
 ["GET /app/page", "GET /app/page"]
 --- more_headers eval
-["Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjo0MTAyNDQ0ODAwLCJpYXQiOjE3MDAwMDAwMDAsImp0aSI6IjAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAxIiwidXNlcl9pZCI6MSwic2lkIjoiYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWEiLCJ1c2VybmFtZSI6ImFsaWNlIiwiZW1haWwiOiJhbGljZUBleGFtcGxlLmNvbSJ9.QuKrEf53Fz7GU3YFTZfxzn97xJczX9b3_SaQ-B4amvk\nX-Auth-Staff: true", "X_Auth_Staff: true"]
+["Authorization: Bearer $::T{ALICE_ACCESS}\nX-Auth-Staff: true", "X_Auth_Staff: true"]
 --- error_code eval
 [200, 401]
 --- response_body_like eval
@@ -170,7 +164,6 @@ uid=1 name=alice main=1
 
 === TEST 6: limit_req keyed on $restauth_user_id limits per verified user
 --- http_config
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
     limit_req_zone $restauth_user_id zone=peruser:1m rate=1r/m;
     server {
         listen 127.0.0.1:19085;
@@ -181,12 +174,13 @@ uid=1 name=alice main=1
         restauth_protect optional;
         limit_req zone=peruser;
         limit_req_status 429;
+        limit_req_log_level info;
         proxy_pass http://127.0.0.1:19085;
     }
 --- request eval
 ["GET /app/a", "GET /app/b", "GET /app/c", "GET /app/d"]
 --- more_headers eval
-["Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjo0MTAyNDQ0ODAwLCJpYXQiOjE3MDAwMDAwMDAsImp0aSI6IjAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAxIiwidXNlcl9pZCI6MSwic2lkIjoiYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWEiLCJ1c2VybmFtZSI6ImFsaWNlIiwiZW1haWwiOiJhbGljZUBleGFtcGxlLmNvbSJ9.QuKrEf53Fz7GU3YFTZfxzn97xJczX9b3_SaQ-B4amvk", "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjo0MTAyNDQ0ODAwLCJpYXQiOjE3MDAwMDAwMDAsImp0aSI6IjAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAxIiwidXNlcl9pZCI6MSwic2lkIjoiYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWEiLCJ1c2VybmFtZSI6ImFsaWNlIiwiZW1haWwiOiJhbGljZUBleGFtcGxlLmNvbSJ9.QuKrEf53Fz7GU3YFTZfxzn97xJczX9b3_SaQ-B4amvk", "", ""]
+["Authorization: Bearer $::T{ALICE_ACCESS}", "Authorization: Bearer $::T{ALICE_ACCESS}", "", ""]
 --- error_code eval
 [200, 429, 200, 200]
 
@@ -194,7 +188,6 @@ uid=1 name=alice main=1
 
 === TEST 7: satisfy any: an allow-listed address passes without a token, forged headers still stripped
 --- http_config
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
     server {
         listen 127.0.0.1:19085;
         location / { return 200 "uid=$http_x_auth_user_id\n"; }
@@ -229,7 +222,6 @@ X-Auth-User-Id: 1
 
 === TEST 8: error_page 401 and 403 go to the operator's pages; without one the body is the JSON
 --- http_config
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
     server {
         listen 127.0.0.1:19085;
         location / { return 200 "upstream reached\n"; }
@@ -256,7 +248,7 @@ X-Auth-User-Id: 1
 --- request eval
 ["GET /app/page", "GET /app/page", "GET /plain/page"]
 --- more_headers eval
-["", "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjo0MTAyNDQ0ODAwLCJpYXQiOjE3MDAwMDAwMDAsImp0aSI6IjAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAxIiwidXNlcl9pZCI6MSwic2lkIjoiYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWEiLCJ1c2VybmFtZSI6ImFsaWNlIiwiZW1haWwiOiJhbGljZUBleGFtcGxlLmNvbSJ9.QuKrEf53Fz7GU3YFTZfxzn97xJczX9b3_SaQ-B4amvk", "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjo0MTAyNDQ0ODAwLCJpYXQiOjE3MDAwMDAwMDAsImp0aSI6IjAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAxIiwidXNlcl9pZCI6MSwic2lkIjoiYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWEiLCJ1c2VybmFtZSI6ImFsaWNlIiwiZW1haWwiOiJhbGljZUBleGFtcGxlLmNvbSJ9.QuKrEf53Fz7GU3YFTZfxzn97xJczX9b3_SaQ-B4amvk"]
+["", "Authorization: Bearer $::T{ALICE_ACCESS}", "Authorization: Bearer $::T{ALICE_ACCESS}"]
 --- error_code eval
 [401, 403, 403]
 --- response_body eval
@@ -267,8 +259,6 @@ X-Auth-User-Id: 1
 
 
 === TEST 9: auth_delay applies to restauth_protect's 401
---- http_config
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
 --- config
     location /api/ {
         restauth_protect on;
@@ -287,7 +277,6 @@ delaying unauthorized request
 
 === TEST 10: $restauth_token_status names every outcome, CSRF failure included
 --- http_config
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
     restauth_cookie_access access_token;
     server {
         listen 127.0.0.1:19085;
@@ -302,7 +291,7 @@ delaying unauthorized request
 --- request eval
 ["GET /app/a", "GET /app/b", "POST /app/c", "GET /app/d", "GET /app/e"]
 --- more_headers eval
-["", "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjo0MTAyNDQ0ODAwLCJpYXQiOjE3MDAwMDAwMDAsImp0aSI6IjAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAxIiwidXNlcl9pZCI6MSwic2lkIjoiYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWEiLCJ1c2VybmFtZSI6ImFsaWNlIiwiZW1haWwiOiJhbGljZUBleGFtcGxlLmNvbSJ9.QuKrEf53Fz7GU3YFTZfxzn97xJczX9b3_SaQ-B4amvk", "Cookie: csrftoken=abc; access_token=eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjo0MTAyNDQ0ODAwLCJpYXQiOjE3MDAwMDAwMDAsImp0aSI6IjAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAxIiwidXNlcl9pZCI6MSwic2lkIjoiYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWEiLCJ1c2VybmFtZSI6ImFsaWNlIiwiZW1haWwiOiJhbGljZUBleGFtcGxlLmNvbSJ9.QuKrEf53Fz7GU3YFTZfxzn97xJczX9b3_SaQ-B4amvk", "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjo0MTAyNDQ0ODAwLCJpYXQiOjE3MDAwMDAwMDAsImp0aSI6IjAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAxIiwidXNlcl9pZCI6Miwic2lkIjoiYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWEiLCJ1c2VybmFtZSI6ImFsaWNlIiwiZW1haWwiOiJhbGljZUBleGFtcGxlLmNvbSJ9.QuKrEf53Fz7GU3YFTZfxzn97xJczX9b3_SaQ-B4amvk", "Authorization: Bearer"]
+["", "Authorization: Bearer $::T{ALICE_ACCESS}", "Cookie: csrftoken=abc; access_token=$::T{ALICE_ACCESS}", "Authorization: Bearer $::T{ALICE_WRONG_KEY}", "Authorization: Bearer"]
 --- error_code eval
 [200, 200, 403, 401, 401]
 --- response_headers eval
