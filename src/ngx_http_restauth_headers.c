@@ -317,9 +317,11 @@ ngx_http_restauth_headers_own(ngx_http_request_t *r)
         return NGX_ERROR;
     }
 
-    ngx_memcpy(r->headers_in.cookies.elts, arr.elts,
-               arr.nelts * sizeof(ngx_table_elt_t *));
-    r->headers_in.cookies.nelts = arr.nelts;
+    if (arr.nelts) {
+        ngx_memcpy(r->headers_in.cookies.elts, arr.elts,
+                   arr.nelts * sizeof(ngx_table_elt_t *));
+        r->headers_in.cookies.nelts = arr.nelts;
+    }
 
 #if (NGX_HTTP_X_FORWARDED_FOR)
     arr = r->headers_in.x_forwarded_for;
@@ -330,9 +332,11 @@ ngx_http_restauth_headers_own(ngx_http_request_t *r)
         return NGX_ERROR;
     }
 
-    ngx_memcpy(r->headers_in.x_forwarded_for.elts, arr.elts,
-               arr.nelts * sizeof(ngx_table_elt_t *));
-    r->headers_in.x_forwarded_for.nelts = arr.nelts;
+    if (arr.nelts) {
+        ngx_memcpy(r->headers_in.x_forwarded_for.elts, arr.elts,
+                   arr.nelts * sizeof(ngx_table_elt_t *));
+        r->headers_in.x_forwarded_for.nelts = arr.nelts;
+    }
 #endif
 #endif
 
