@@ -31,7 +31,7 @@ NGINX_BUILD := $(BUILD)/nginx
 # module built with the same flags (--with-compat) loads into /usr/sbin/nginx.
 NGINX_FLAGS  = $(shell [ -f $(NGINX_SRC)/conf_flags ] && bash -c '. $(NGINX_SRC)/conf_flags && echo "$${NGX_CONF_FLAGS[@]}"' || echo --with-compat --with-threads)
 
-.PHONY: all core unit module test test-asan test-unit test-crosscheck test-t test-integration test-browser fuzz-smoke test-scripts demo deps clean
+.PHONY: all core unit module test test-asan test-unit test-lua test-crosscheck test-t test-integration test-browser fuzz-smoke test-scripts demo deps clean
 
 all: module
 
@@ -50,6 +50,16 @@ $(BUILD)/unit/%: tests/unit/%.cpp $(CORE_LIB)
 	$(CXX) $(CPPFLAGS) $(CXXFLAGS) $(LDFLAGS) $< -o $@ $(CORE_LIB) -lcmocka $(LDLIBS_CORE)
 
 unit: $(UNIT_BINS)
+
+# The Lua scripts against a real redis-server (tests/lua/): blocking
+# hiredis, so it links the core but is not a cmocka unit binary above.
+LUA_TEST    := $(BUILD)/lua/test_lua_scripts
+$(LUA_TEST): tests/lua/test_lua_scripts.cpp $(CORE_LIB)
+	@mkdir -p $(dir $@)
+	$(CXX) $(CPPFLAGS) $(CXXFLAGS) $(LDFLAGS) -pthread $< -o $@ $(CORE_LIB) -lcmocka $(LDLIBS_CORE)
+
+test-lua: $(LUA_TEST)
+	timeout 300 $(LUA_TEST)
 
 module: $(MODULE)
 
@@ -71,7 +81,7 @@ test-unit: unit
 clean:
 	rm -rf $(BUILD) t/servroot*
 
--include $(CORE_OBJS:.o=.d)
+-include $(CORE_OBJS:.o=.d) $(LUA_TEST).d
 
 test-t: module
 	TEST_NGINX_LOAD_MODULES=$(abspath $(MODULE)) scripts/run-integration-tests
@@ -119,7 +129,7 @@ test-crosscheck: core
 	$(CXX) $(CPPFLAGS) $(CXXFLAGS) tests/crosscheck/jwt_tool.cpp $(CORE_LIB) $(LDLIBS_CORE) -o $(BUILD)/jwt_tool
 	/usr/bin/python3 tests/crosscheck/jwt_crosscheck.py $(BUILD)/jwt_tool
 
-test: test-unit test-crosscheck test-t test-integration test-browser test-asan fuzz-smoke test-scripts
+test: test-unit test-lua test-crosscheck test-t test-integration test-browser test-asan fuzz-smoke test-scripts
 
 # Debian 12 packages for building, testing and the demo (run as root).
 DEB_PACKAGES := g++ make pkg-config nginx nginx-dev libssl-dev libhiredis-dev libcjson-dev \

@@ -44,6 +44,8 @@ constexpr const char *kResetSent = "Password reset e-mail has been sent.";
 constexpr const char *kSubjectReset = "Password reset";
 constexpr const char *kSubjectVerify = "Confirm your e-mail address";
 
+}  // namespace
+
 // ---- Lua --------------------------------------------------------------------
 
 // SHA-256 (hex) and base64url in Redis's Lua 5.1 with its "bit" library: the
@@ -207,6 +209,8 @@ if ARGV[6] == '1' then
 end
 return 1
 )lua";
+
+namespace {
 
 // ---- helpers ----------------------------------------------------------------
 

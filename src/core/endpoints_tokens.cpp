@@ -11,8 +11,6 @@
 namespace restauth {
 
 
-namespace {
-
 // KEYS: session, user's session set.  ARGV: user id, sid.  1 deleted, 0 not the caller's.
 const char *const kLuaDeleteOwnSession = R"lua(
 if redis.call('HGET', KEYS[1], 'user_id') ~= ARGV[1] then return 0 end
@@ -20,6 +18,8 @@ redis.call('DEL', KEYS[1])
 redis.call('SREM', KEYS[2], ARGV[2])
 return 1
 )lua";
+
+namespace {
 
 std::string refresh_error(std::string_view message)
 {

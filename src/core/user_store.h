@@ -71,5 +71,12 @@ extern const char *const kLuaRotateSession;
 extern const char *const kLuaEndSession;
 extern const char *const kLuaEndAllSessions;
 extern const char *const kLuaListSessions;
+// endpoints_selfservice.cpp, endpoints_tokens.cpp
+extern const char *const kLuaRegister;
+extern const char *const kLuaResendVerification;
+extern const char *const kLuaVerifyEmail;
+extern const std::string kLuaRequestReset;
+extern const char *const kLuaResetPassword;
+extern const char *const kLuaDeleteOwnSession;
 
 }  // namespace restauth
