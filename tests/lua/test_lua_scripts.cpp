@@ -863,6 +863,24 @@ void test_rotate_session(void **)
     EXPECT_MEMBERS(K.user_sessions(7), {"s1"});
 }
 
+// The user's session set must outlive every session in it: logout-all,
+// password change and reset find sessions only through it.  Login sets
+// both TTLs to the refresh lifetime; a refresh near the end of that
+// lifetime renews the session's, so it must renew the set's too, or the
+// set expires first and the refreshed session can no longer be revoked
+// (or listed).  Time is simulated by shortening both TTLs, as if most of
+// the lifetime had passed since the login.
+void test_rotate_session_keeps_session_set_alive(void **)
+{
+    put_user(7, "alice", "alice@example.com");
+    put_session(7, "s1", "j1");
+    R("EXPIRE", K.session("s1"), "100");
+    R("EXPIRE", K.user_sessions(7), "100");
+    assert_int_equal(status_of(rotate(7, "s1", "j1", "j2")), 1);
+    EXPECT_TTL(K.session("s1"), 86000, 86400);
+    EXPECT_TTL(K.user_sessions(7), ttl(K.session("s1")) - 2, 86400);  // 2: reads a moment apart
+}
+
 void test_rotate_session_unknown(void **)
 {
     put_user(7, "alice", "alice@example.com");
@@ -1627,6 +1645,7 @@ int main()
         T(test_start_opaque),
         T(test_start_opaque_refusals),
         T(test_rotate_session),
+        T(test_rotate_session_keeps_session_set_alive),
         T(test_rotate_session_unknown),
         T(test_rotate_session_reuse_revokes),
         T(test_rotate_session_user_gone_or_inactive),
