@@ -186,6 +186,7 @@ if #user == 0 or redis.call('HGET', KEYS[2], 'is_active') ~= '1' then
 end
 redis.call('HSET', KEYS[1], 'jti', ARGV[2], 'last_used', ARGV[3], 'expires', ARGV[3] + ARGV[4])
 redis.call('EXPIRE', KEYS[1], ARGV[4])
+redis.call('EXPIRE', ARGV[6], ARGV[4])
 local out = {1}
 for i = 1, #user do out[#out + 1] = user[i] end
 return out
