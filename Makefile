@@ -8,6 +8,9 @@ BUILD       ?= build
 CXX         ?= g++
 CXXFLAGS    ?= -O2 -g
 CXXFLAGS    += -std=c++20 -fPIC -Wall -Wextra -fvisibility=hidden
+# src/core/lua_scripts.cpp embeds src/core/lua/*.lua with the assembler's
+# .incbin, which finds them through this include path.
+CXXFLAGS    += -Wa,-I$(CURDIR)/src/core/lua
 CPPFLAGS    += -Isrc/core -MMD -MP
 LDLIBS_CORE := -lcrypto -lhiredis -lcjson
 
@@ -40,6 +43,9 @@ core: $(CORE_LIB)
 $(BUILD)/core/%.o: src/core/%.cpp
 	@mkdir -p $(dir $@)
 	$(CXX) $(CPPFLAGS) $(CXXFLAGS) -c $< -o $@
+
+# -MMD does not see .incbin: the scripts are listed here.
+$(BUILD)/core/lua_scripts.o: $(wildcard src/core/lua/*.lua)
 
 $(CORE_LIB): $(CORE_OBJS)
 	rm -f $@

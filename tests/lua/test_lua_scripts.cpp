@@ -49,6 +49,7 @@ extern "C" {
 #include "call.h"
 #include "crypto.h"
 #include "encoding.h"
+#include "lua_scripts.h"
 #include "rate_limit.h"
 #include "user_store.h"
 #include "validation.h"
@@ -533,7 +534,7 @@ RedisValue create_user(const std::string &username, const std::string &email, co
         args.push_back(k);
         args.push_back(v);
     }
-    return EVAL(restauth::kLuaCreateUser, {K.next_id(), K.by_username(), K.by_email()}, args);
+    return EVAL(restauth::lua::create_user, {K.next_id(), K.by_username(), K.by_email()}, args);
 }
 
 Hash without_id(Hash h)
@@ -590,7 +591,7 @@ RedisValue update_profile(int64_t id, const std::string &new_folded, const std::
         args.push_back(k);
         args.push_back(v);
     }
-    return EVAL(restauth::kLuaUpdateProfile, {K.user(id), K.by_username()}, args);
+    return EVAL(restauth::lua::update_profile, {K.user(id), K.by_username()}, args);
 }
 
 void test_update_profile_renames(void **)
@@ -661,7 +662,7 @@ void test_update_profile_leaves_others_old_entry(void **)
 RedisValue set_password(int64_t id, const std::string &expected, const std::string &hash, const std::string &keep,
                         bool revoke)
 {
-    return EVAL(restauth::kLuaSetPassword, {K.user(id), K.user_sessions(id), K.user_tokens(id)},
+    return EVAL(restauth::lua::set_password, {K.user(id), K.user_sessions(id), K.user_tokens(id)},
                 {kPrefix, expected, hash, keep, revoke ? "1" : "0"});
 }
 
@@ -744,7 +745,7 @@ RedisValue start_session(int64_t id, const std::string &sid, const std::string &
         args.push_back(k);
         args.push_back(v);
     }
-    return EVAL(restauth::kLuaStartSession, {K.user(id), K.session(sid), K.user_sessions(id)}, args);
+    return EVAL(restauth::lua::start_session, {K.user(id), K.session(sid), K.user_sessions(id)}, args);
 }
 
 void test_start_session(void **)
@@ -793,7 +794,7 @@ void test_start_session_user_gone(void **)
 RedisValue start_opaque(int64_t id, const std::string &digest, const std::string &read_hash,
                         const std::string &upgraded)
 {
-    return EVAL(restauth::kLuaStartOpaque, {K.user(id), K.opaque_token(digest), K.user_tokens(id)},
+    return EVAL(restauth::lua::start_opaque, {K.user(id), K.opaque_token(digest), K.user_tokens(id)},
                 {"2023-11-14T22:13:20Z", read_hash, upgraded, std::to_string(id), std::to_string(kNow), digest});
 }
 
@@ -829,7 +830,7 @@ void test_start_opaque_refusals(void **)
 RedisValue rotate(redisContext *c, int64_t uid, const std::string &sid, const std::string &presented,
                   const std::string &next, int64_t now = kNow + 60)
 {
-    return send_on(c, eval(restauth::kLuaRotateSession, {K.session(sid), K.user(uid)},
+    return send_on(c, eval(restauth::lua::rotate_session, {K.session(sid), K.user(uid)},
                         {presented, next, std::to_string(now), "86400", sid, K.user_sessions(uid)}));
 }
 
@@ -937,7 +938,7 @@ void test_rotate_session_concurrent_same_token(void **)
         threads.emplace_back([i, &status] {
             redisContext *c = connect_server();
             if (c == nullptr) return;
-            RedisValue v = send_on(c, eval(restauth::kLuaRotateSession, {K.session("s1"), K.user(7)},
+            RedisValue v = send_on(c, eval(restauth::lua::rotate_session, {K.session("s1"), K.user(7)},
                                         {"j1", "next" + std::to_string(i), std::to_string(kNow + 60), "86400",
                                          "s1", K.user_sessions(7)}));
             if (v.type == RedisValue::Type::Array && !v.elements.empty()) status[i] = v.elements[0].integer;
@@ -964,7 +965,7 @@ void test_rotate_session_concurrent_same_token(void **)
 
 RedisValue end_session(int64_t uid, const std::string &sid, const std::string &jti)
 {
-    return EVAL(restauth::kLuaEndSession, {K.session(sid), K.user_sessions(uid)}, {jti, sid});
+    return EVAL(restauth::lua::end_session, {K.session(sid), K.user_sessions(uid)}, {jti, sid});
 }
 
 void test_end_session(void **)
@@ -1002,14 +1003,14 @@ void test_end_all_sessions(void **)
     for (const char *sid : {"s1", "s2", "s3", "s4", "s5"}) put_session(7, sid, std::string("j") + sid);
     R("SADD", K.user_sessions(7), "expired");  // a member whose session expired
     put_session(8, "b1", "jb");
-    EXPECT_INT(EVAL(restauth::kLuaEndAllSessions, {K.user_sessions(7)}, {kPrefix}), 5);
+    EXPECT_INT(EVAL(restauth::lua::end_all_sessions, {K.user_sessions(7)}, {kPrefix}), 5);
     for (const char *sid : {"s1", "s2", "s3", "s4", "s5"}) EXPECT_GONE(K.session(sid));
     EXPECT_GONE(K.user_sessions(7));
     EXPECT_HASH(K.session("b1"), session_hash(8, "jb"));
     EXPECT_MEMBERS(K.user_sessions(8), {"b1"});
     // Nothing left: 0, and nothing written.
     std::string before = snapshot();
-    EXPECT_INT(EVAL(restauth::kLuaEndAllSessions, {K.user_sessions(7)}, {kPrefix}), 0);
+    EXPECT_INT(EVAL(restauth::lua::end_all_sessions, {K.user_sessions(7)}, {kPrefix}), 0);
     EXPECT_UNCHANGED(before);
 }
 
@@ -1023,7 +1024,7 @@ void test_list_sessions(void **)
     put_session(7, "s1", "j1");
     put_session(7, "s2", "j2");
     R("SADD", K.user_sessions(7), "expired");
-    RedisValue v = EVAL(restauth::kLuaListSessions, {K.user_sessions(7)}, {kPrefix});
+    RedisValue v = EVAL(restauth::lua::list_sessions, {K.user_sessions(7)}, {kPrefix});
     assert_int_equal(v.elements.size(), 2);
     std::map<std::string, Hash> got;
     for (const auto &s : v.elements) {
@@ -1043,7 +1044,7 @@ void test_list_sessions(void **)
 
 void test_list_sessions_empty(void **)
 {
-    RedisValue v = EVAL(restauth::kLuaListSessions, {K.user_sessions(7)}, {kPrefix});
+    RedisValue v = EVAL(restauth::lua::list_sessions, {K.user_sessions(7)}, {kPrefix});
     assert_true(v.type == RedisValue::Type::Array);
     assert_int_equal(v.elements.size(), 0);
 }
@@ -1054,7 +1055,7 @@ void test_list_sessions_empty(void **)
 
 RedisValue delete_own(int64_t caller, const std::string &sid)
 {
-    return EVAL(restauth::kLuaDeleteOwnSession, {K.session(sid), K.user_sessions(caller)},
+    return EVAL(restauth::lua::delete_own_session, {K.session(sid), K.user_sessions(caller)},
                 {std::to_string(caller), sid});
 }
 
@@ -1244,7 +1245,7 @@ Command register_command(const Registration &r)
         args.push_back(f);
         args.push_back(u[f]);
     }
-    return eval(restauth::kLuaRegister, {K.next_id(), K.by_username(), K.by_email()}, args);
+    return eval(restauth::lua::register_user, {K.next_id(), K.by_username(), K.by_email()}, args);
 }
 
 RedisValue register_user(const Registration &r)
@@ -1355,7 +1356,7 @@ void test_register_concurrent(void **)
 
 RedisValue resend(const std::string &email, const std::string &key)
 {
-    return EVAL(restauth::kLuaResendVerification, {K.by_email()},
+    return EVAL(restauth::lua::resend_verification, {K.by_email()},
                 {kPrefix, restauth::fold_case(email), restauth::sha256_hex(key), "259200", kStream, "subject",
                  "Confirm your e-mail address", "body", "key: " + key, "kind", "email_verification", "key", key});
 }
@@ -1397,7 +1398,7 @@ void test_resend_verification_refusals(void **)
 
 RedisValue verify(const std::string &key)
 {
-    return EVAL(restauth::kLuaVerifyEmail, {K.verify_key(restauth::sha256_hex(key))}, {kPrefix});
+    return EVAL(restauth::lua::verify_email, {K.verify_key(restauth::sha256_hex(key))}, {kPrefix});
 }
 
 void put_verify(const std::string &key, int64_t uid, const std::string &email)
@@ -1448,7 +1449,7 @@ RedisValue request_reset(const std::string &email, const std::string &token,
     args.insert(args.end(), parts.begin(), parts.end());
     for (const char *f : {"subject", "Password reset", "kind", "password_reset", "token"}) args.emplace_back(f);
     args.push_back(token);
-    return EVAL(restauth::kLuaRequestReset, {K.by_email()}, args);
+    return EVAL(restauth::lua::request_reset, {K.by_email()}, args);
 }
 
 void test_request_reset(void **)
@@ -1527,7 +1528,7 @@ void test_request_reset_refusals(void **)
 RedisValue reset_password(int64_t id, const std::string &token, const std::string &read_hash,
                           const std::string &pwfp, bool revoke)
 {
-    return EVAL(restauth::kLuaResetPassword,
+    return EVAL(restauth::lua::reset_password,
                 {K.reset_token(restauth::sha256_hex(token)), K.user(id), K.user_sessions(id)},
                 {std::to_string(id), read_hash, pwfp, kNewHash, kPrefix, revoke ? "1" : "0"});
 }
@@ -1604,7 +1605,7 @@ void test_reset_password_race(void **)
     std::string pwfp = restauth::sha256_hex(kHash);
     EXPECT_INT(reset_password(7, "tok", kHash, pwfp, true), 1);
     std::string before = snapshot();
-    RedisValue second = run_ok(eval(restauth::kLuaResetPassword,
+    RedisValue second = run_ok(eval(restauth::lua::reset_password,
                                     {K.reset_token(restauth::sha256_hex("tok")), K.user(7), K.user_sessions(7)},
                                     {"7", kHash, pwfp, kUpgraded, kPrefix, "1"}),
                                __FILE__, __LINE__);
