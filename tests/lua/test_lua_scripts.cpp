@@ -569,6 +569,20 @@ void test_create_user_refuses_taken_names(void **)
     EXPECT_UNCHANGED(before);
 }
 
+// Index entries of a user deleted by hand (its hash gone) do not block
+// the name; they are replaced.
+void test_create_user_replaces_dangling_index_entries(void **)
+{
+    put_user(1, "alice", "alice@example.com");
+    R("SET", K.next_id(), "1");
+    R("DEL", K.user(1));
+    Hash alice = user_hash(2, "Alice", "Alice@example.com");
+    EXPECT_INT(create_user("Alice", "Alice@example.com", without_id(alice)), 2);
+    EXPECT_HASH(K.user(2), alice);
+    EXPECT_HASH(K.by_username(), {{"alice", "2"}});
+    EXPECT_HASH(K.by_email(), {{"alice@example.com", "2"}});
+}
+
 void test_create_user_skips_ids_in_use(void **)
 {
     put_user(1, "imported", "");
@@ -1628,6 +1642,7 @@ int main()
         T(test_find_user_other_prefix),
         T(test_create_user_writes_user_and_indexes),
         T(test_create_user_refuses_taken_names),
+        T(test_create_user_replaces_dangling_index_entries),
         T(test_create_user_skips_ids_in_use),
         T(test_update_profile_renames),
         T(test_update_profile_fields_only),
