@@ -1,7 +1,8 @@
 // The Redis Lua scripts, one file each in src/core/lua/<name>.lua, embedded
 // into the core at build time (lua_scripts.cpp) and read from the same files
 // by scripts/restauth-user, so the module and the CLI run one copy of each.
-// Each file starts with its KEYS and ARGV, and what it returns.
+// Each file starts with its KEYS and ARGV, and what it returns.  The
+// cli_*.lua files there are the CLI's own (delete, import), not embedded.
 //
 // Key names are built by the Keys class (user_store.h); scripts that reach
 // keys they are not given build the same names from the prefix (ARGV):
