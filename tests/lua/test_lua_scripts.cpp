@@ -1129,60 +1129,61 @@ bool reached(const RedisValue &v)
 void test_rate_limit_counts_to_the_boundary(void **)
 {
     using restauth::Limit;
-    Limiter l(Limit::LoginIp, 3, 60);
-    std::string key = l.command(Limit::LoginIp, "192.0.2.1", true).at(3);
+    Limiter l(Limit::LOGIN_IP, 3, 60);
+    std::string key = l.command(Limit::LOGIN_IP, "192.0.2.1", true).at(3);
     assert_true(key.rfind(kPrefix + "rl:login_ip:", 0) == 0);
     for (int i = 1; i <= 3; i++) {
-        RedisValue v = l.check(Limit::LoginIp, "192.0.2.1", true);
+        RedisValue v = l.check(Limit::LOGIN_IP, "192.0.2.1", true);
         assert_false(reached(v));
         assert_int_equal(v.elements.size(), 2);
         assert_int_equal(v.elements[0].integer, 0);
         assert_string_equal(get(key).c_str(), std::to_string(i).c_str());
         EXPECT_TTL(key, 1, 60);
     }
-    RedisValue v = l.check(Limit::LoginIp, "192.0.2.1", true);
+    RedisValue v = l.check(Limit::LOGIN_IP, "192.0.2.1", true);
     assert_true(reached(v));
     assert_in_range(v.elements[1].integer, 1, 60);  // Retry-After
     assert_string_equal(get(key).c_str(), "3");       // a refusal counts nothing
     // Another subject has its own counter.
-    assert_false(reached(l.check(Limit::LoginIp, "192.0.2.2", true)));
+    assert_false(reached(l.check(Limit::LOGIN_IP, "192.0.2.2", true)));
 }
 
 void test_rate_limit_check_without_counting(void **)
 {
     using restauth::Limit;
-    Limiter l(Limit::MailAddress, 2, 600);
+    Limiter l(Limit::MAIL_ADDRESS, 2, 600);
     std::string before = snapshot();
-    for (int i = 0; i < 5; i++) assert_false(reached(l.check(Limit::MailAddress, "a@example.com", false)));
+    for (int i = 0; i < 5; i++) assert_false(reached(l.check(Limit::MAIL_ADDRESS, "a@example.com", false)));
     EXPECT_UNCHANGED(before);
-    assert_false(reached(l.check(Limit::MailAddress, "a@example.com", true)));
-    assert_false(reached(l.check(Limit::MailAddress, "a@example.com", true)));
-    assert_true(reached(l.check(Limit::MailAddress, "a@example.com", false)));
+    assert_false(reached(l.check(Limit::MAIL_ADDRESS, "a@example.com", true)));
+    assert_false(reached(l.check(Limit::MAIL_ADDRESS, "a@example.com", true)));
+    assert_true(reached(l.check(Limit::MAIL_ADDRESS, "a@example.com", false)));
 }
 
 void test_rate_limit_window_expiry(void **)
 {
     using restauth::Limit;
-    Limiter l(Limit::RegistrationIp, 1, 60);
-    std::string key = l.command(Limit::RegistrationIp, "ip", true).at(3);
-    assert_false(reached(l.check(Limit::RegistrationIp, "ip", true)));
-    assert_true(reached(l.check(Limit::RegistrationIp, "ip", true)));
+    Limiter l(Limit::REGISTRATION_IP, 1, 60);
+    std::string key = l.command(Limit::REGISTRATION_IP, "ip", true).at(3);
+    assert_false(reached(l.check(Limit::REGISTRATION_IP, "ip", true)));
+    assert_true(reached(l.check(Limit::REGISTRATION_IP, "ip", true)));
     R("DEL", key);  // the window ended
-    assert_false(reached(l.check(Limit::RegistrationIp, "ip", true)));
+    assert_false(reached(l.check(Limit::REGISTRATION_IP, "ip", true)));
     // A counter without a TTL (never made by the script) still answers a
     // positive Retry-After.
     R("PERSIST", key);
-    RedisValue v = l.check(Limit::RegistrationIp, "ip", true);
+    RedisValue v = l.check(Limit::REGISTRATION_IP, "ip", true);
     assert_true(reached(v));
     assert_int_equal(v.elements[1].integer, 1);
 }
 
 void test_rate_limit_off_sends_nothing(void **)
 {
-    restauth::Api api;  // every limit off
+    restauth::Api api;
+    api.settings.limits[size_t(restauth::Limit::LOGIN_IP)].count = 0;  // "restauth_rate_limit login_ip off"
     restauth::Call call(api, restauth::Request{});
     std::vector<Command> batch;
-    assert_int_equal(restauth::append_rate_limit(batch, call, restauth::Limit::LoginIp, "x", true), -1);
+    assert_int_equal(restauth::append_rate_limit(batch, call, restauth::Limit::LOGIN_IP, "x", true), -1);
     assert_int_equal(batch.size(), 0);
 }
 
@@ -1190,8 +1191,8 @@ void test_rate_limit_off_sends_nothing(void **)
 void test_rate_limit_concurrent(void **)
 {
     using restauth::Limit;
-    Limiter l(Limit::MailIp, 5, 60);
-    Command cmd = l.command(Limit::MailIp, "198.51.100.7", true);
+    Limiter l(Limit::MAIL_IP, 5, 60);
+    Command cmd = l.command(Limit::MAIL_IP, "198.51.100.7", true);
     constexpr int kClients = 20;
     std::vector<int> allowed(kClients, -1);
     std::vector<std::thread> threads;
