@@ -747,7 +747,7 @@ ngx_http_restauth_init_main_conf(ngx_conf_t *cf, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    ngx_conf_init_value(rmcf->redis_db, 0);
+    ngx_conf_init_value(rmcf->redis_db, RESTAUTH_DEFAULT_REDIS_DB);
     ngx_conf_init_msec_value(rmcf->redis_timeout, 1000);
 
     if (rmcf->thread_pool_name.data == NULL) {
@@ -998,7 +998,7 @@ ngx_http_restauth_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         text = value[1];
 
     } else {
-        ngx_str_set(&text, "127.0.0.1:6379");
+        ngx_str_set(&text, RESTAUTH_DEFAULT_REDIS);
     }
 
     rmcf->redis_addr = text;

@@ -73,6 +73,11 @@ enum {
  * VERIFY, TOKENS: int             ngx_uint_t     EmailVerification, TokenMode
  */
 
+/* restauth_redis and restauth_redis_db, which only the shim reads; here so
+ * that the operator scripts (scripts/restauth_defaults.py) read them too */
+#define RESTAUTH_DEFAULT_REDIS     "127.0.0.1:6379"
+#define RESTAUTH_DEFAULT_REDIS_DB  0
+
 /* http{} level */
 #define RESTAUTH_MAIN_SETTINGS(X)                                             \
     X(STR,    redis_prefix,               "restauth:")                        \
