@@ -191,7 +191,7 @@ void ngx_http_restauth_protect_verify(ngx_http_request_t *r,
 /* src/ngx_http_restauth_headers.c */
 void ngx_http_restauth_headers_init(void);
 ngx_int_t ngx_http_restauth_headers_apply(ngx_http_request_t *r,
-    ngx_http_restauth_loc_conf_t *rlcf, restauth_identity_t *identity);
+    ngx_http_restauth_loc_conf_t *rlcf, ngx_http_restauth_protect_ctx_t *pctx);
 ngx_int_t ngx_http_restauth_headers_own(ngx_http_request_t *r);
 
 /* src/ngx_http_restauth_variables.c */
