@@ -799,7 +799,7 @@ ngx_http_restauth_init_main_conf(ngx_conf_t *cf, void *conf)
      * ngx_http_restauth_init_process(), when worker_processes is known */
     ngx_conf_init_uint_value(rmcf->jobs, 0);
     ngx_conf_init_uint_value(rmcf->job_queue, 64);
-    ngx_conf_init_msec_value(rmcf->job_queue_timeout, 10000);
+    ngx_conf_init_msec_value(rmcf->job_queue_timeout, 30000);
 
 #define NGX_HTTP_RESTAUTH_INIT(type, name, def)                               \
     NGX_HTTP_RESTAUTH_MERGE_##type(rmcf->name, rmcf->name, def);

@@ -19,6 +19,7 @@ __DATA__
     restauth_rate_limit login_ip off;
     restauth_rate_limit login_account off;
     restauth_jobs 1;
+    restauth_job_queue_timeout 300s;   # waiting never depends on the machine's speed
     restauth_job_queue 1;
 --- config
     location /auth/ { restauth_api; }
@@ -96,6 +97,7 @@ mirrors are done, so by then every job that was going to run has run.
     restauth_rate_limit login_ip off;
     restauth_rate_limit login_account off;
     restauth_jobs 1;
+    restauth_job_queue_timeout 300s;   # waiting never depends on the machine's speed
 --- config
     location /auth/ { restauth_api; }
     location = /leave-while-waiting {
@@ -135,6 +137,7 @@ the same login through the queue, where it waits for the abandoned job.
     restauth_rate_limit login_ip off;
     restauth_rate_limit login_account off;
     restauth_jobs 1;
+    restauth_job_queue_timeout 300s;   # waiting never depends on the machine's speed
 --- config
     location /auth/ { restauth_api; }
     location = /leave-while-hashing {
@@ -176,6 +179,7 @@ waits for both others and answers like any login.
     restauth_rate_limit login_ip off;
     restauth_rate_limit login_account off;
     restauth_jobs 1;
+    restauth_job_queue_timeout 300s;   # waiting never depends on the machine's speed
     restauth_job_queue 2;
 --- config
     location /auth/ { restauth_api; }

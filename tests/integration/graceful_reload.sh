@@ -47,6 +47,7 @@ http {
     restauth_jwt_key HS256 $here/t/keys/hs256.key;
     restauth_password_iterations $iterations;
     restauth_jobs 1;
+    restauth_job_queue_timeout 300s;
     server {
         listen 127.0.0.1:$nport;
         location /auth/ { restauth_api; }
