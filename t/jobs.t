@@ -188,6 +188,7 @@ waits for both others and answers like any login.
         mirror /auth/login/;
         mirror_request_body on;
         proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/auth/login/;
+        proxy_read_timeout 300s;
     }
 --- request
 POST /three-logins
