@@ -228,7 +228,7 @@ bool identity_claim(Identity &identity, std::string_view path, std::string_view 
     std::string text;
     bool found = claim_text(jwt->claims.get(), path, text);
     if (!found) text.clear();
-    if (jwt->claim_memo.size() < VerifiedJwt::kMaxClaimMemos && path.size() <= VerifiedJwt::kMaxClaimMemoText &&
+    if (jwt->claim_memo.size() < VerifiedJwt::kMaxClaimMemos && path.size() <= VerifiedJwt::kMaxClaimMemoPath &&
         text.size() <= VerifiedJwt::kMaxClaimMemoText) {
         VerifiedJwt::ClaimMemo memo{std::string(path), found, std::move(text)};
         const VerifiedJwt::ClaimMemo &kept = jwt->claim_memo.emplace_back(std::move(memo));

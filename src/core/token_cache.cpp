@@ -58,7 +58,8 @@ bool same_bytes(const char *a, const char *b, size_t n)
 size_t verified_jwt_cost(const VerifiedJwt &jwt) noexcept
 {
     size_t memo = VerifiedJwt::kMaxClaimMemos *
-                  (sizeof(VerifiedJwt::ClaimMemo) + 2 * block(VerifiedJwt::kMaxClaimMemoText));
+                  (sizeof(VerifiedJwt::ClaimMemo) + block(VerifiedJwt::kMaxClaimMemoPath + 1) +
+                   block(VerifiedJwt::kMaxClaimMemoText + 1));
     // The deque's map and first block, the shared_ptr control block, the
     // list node and its bucket slot.
     size_t fixed = block(sizeof(VerifiedJwt) + 64) + block(512) + block(64) + block(64) + 64;

@@ -56,8 +56,9 @@ struct VerifiedJwt {
         bool found = false;
         std::string text;
     };
-    static constexpr size_t kMaxClaimMemos = 16;     // paths per token
-    static constexpr size_t kMaxClaimMemoText = 256;  // longer texts are not kept
+    static constexpr size_t kMaxClaimMemos = 8;       // paths per token
+    static constexpr size_t kMaxClaimMemoPath = 64;   // longer paths are not kept
+    static constexpr size_t kMaxClaimMemoText = 256;  // nor longer texts
     mutable std::deque<ClaimMemo> claim_memo;         // stable addresses
 
     struct PolicyMemo {
