@@ -92,11 +92,15 @@ uint64_t TokenCache::hash_of(std::string_view token) noexcept
 {
     uint64_t a = 0, b = 0;
     const size_t n = token.size();
-    const size_t take = std::min<size_t>(n, 16);
-    unsigned char tail[16] = {0};
-    std::memcpy(tail, token.data() + n - take, take);
-    std::memcpy(&a, tail, 8);
-    std::memcpy(&b, tail + 8, 8);
+    if (n >= 16) {
+        a = load64(token.data() + n - 16);
+        b = load64(token.data() + n - 8);
+    } else {
+        char tail[16] = {0};
+        if (n > 0) std::memcpy(tail, token.data(), n);
+        a = load64(tail);
+        b = load64(tail + 8);
+    }
     uint64_t h = (a ^ (n * 0x9e3779b97f4a7c15ull)) * 0xff51afd7ed558ccdull;
     h ^= (b + (h >> 29)) * 0xc4ceb9fe1a85ec53ull;
     return h ^ (h >> 32);
