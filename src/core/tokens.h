@@ -52,7 +52,8 @@ TokenCheck verify_token(const Api &api, std::string_view token, int64_t now, std
 
 // The claims half of verify_token, on a payload whose signature and time
 // already held: iss/aud when configured, simplejwt's required claims, the
-// token_type.
+// token_type.  It reads no settings but issuer and audience: restauth_protect
+// keeps its verdict with a remembered token under those (protect.cpp).
 TokenCheck check_token_claims(const Settings &settings, const cJSON *claims, std::string_view expected_type,
                               std::string &why);
 
