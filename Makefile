@@ -8,6 +8,9 @@ BUILD       ?= build
 CXX         ?= g++
 CXXFLAGS    ?= -O2 -g
 CXXFLAGS    += -std=c++20 -fPIC -Wall -Wextra -fvisibility=hidden
+# src/core/lua_scripts.cpp embeds src/core/lua/*.lua with the assembler's
+# .incbin, which finds them through this include path.
+CXXFLAGS    += -Wa,-I$(CURDIR)/src/core/lua
 CPPFLAGS    += -Isrc/core -MMD -MP
 LDLIBS_CORE := -lcrypto -lhiredis -lcjson
 
@@ -31,7 +34,7 @@ NGINX_BUILD := $(BUILD)/nginx
 # module built with the same flags (--with-compat) loads into /usr/sbin/nginx.
 NGINX_FLAGS  = $(shell [ -f $(NGINX_SRC)/conf_flags ] && bash -c '. $(NGINX_SRC)/conf_flags && echo "$${NGX_CONF_FLAGS[@]}"' || echo --with-compat --with-threads)
 
-.PHONY: all core unit module test test-asan test-unit test-crosscheck test-t test-integration test-browser fuzz-smoke test-scripts demo deps clean
+.PHONY: all core unit module test test-asan test-unit test-build test-lua test-crosscheck test-t test-integration test-browser fuzz-smoke test-scripts demo deps clean
 
 all: module
 
@@ -40,6 +43,9 @@ core: $(CORE_LIB)
 $(BUILD)/core/%.o: src/core/%.cpp
 	@mkdir -p $(dir $@)
 	$(CXX) $(CPPFLAGS) $(CXXFLAGS) -c $< -o $@
+
+# -MMD does not see .incbin: the scripts are listed here.
+$(BUILD)/core/lua_scripts.o: $(wildcard src/core/lua/*.lua)
 
 $(CORE_LIB): $(CORE_OBJS)
 	rm -f $@
@@ -51,17 +57,36 @@ $(BUILD)/unit/%: tests/unit/%.cpp $(CORE_LIB)
 
 unit: $(UNIT_BINS)
 
+# The Lua scripts against a real redis-server (tests/lua/): blocking
+# hiredis, so it links the core but is not a cmocka unit binary above.
+LUA_TEST    := $(BUILD)/lua/test_lua_scripts
+$(LUA_TEST): tests/lua/test_lua_scripts.cpp $(CORE_LIB)
+	@mkdir -p $(dir $@)
+	$(CXX) $(CPPFLAGS) $(CXXFLAGS) $(LDFLAGS) -pthread $< -o $@ $(CORE_LIB) -lcmocka $(LDLIBS_CORE)
+
+test-lua: $(LUA_TEST)
+	timeout 300 $(LUA_TEST)
+
 module: $(MODULE)
 
-$(NGINX_BUILD)/Makefile: config
-	rm -rf $(NGINX_BUILD)
-	mkdir -p $(BUILD)
-	cp -r $(NGINX_SRC) $(NGINX_BUILD)
-	cd $(NGINX_BUILD) && RESTAUTH_CORE_LIB=$(abspath $(CORE_LIB)) \
+# The module is built the way nginx users build it: `config` and
+# `config.make` compile the glue and the C++ core (not $(CORE_LIB)) and list
+# the link libraries.  They list the source files when nginx is configured,
+# so a file added or removed means configuring again: $(MODULE_LIST) changes
+# only then.  Configuring again in place keeps the core's objects.
+MODULE_FILES := $(sort ngx_http_restauth_module.c $(wildcard src/*.c src/*.h) \
+	$(CORE_SRCS) $(wildcard src/core/*.h src/core/lua/*.lua))
+MODULE_LIST := $(BUILD)/module-files
+$(shell mkdir -p $(BUILD) && { echo '$(MODULE_FILES)' | cmp -s - $(MODULE_LIST) \
+	|| echo '$(MODULE_FILES)' > $(MODULE_LIST); })
+
+$(NGINX_BUILD)/objs/Makefile: config config.make $(MODULE_LIST)
+	[ -f $(NGINX_BUILD)/configure ] || cp -r $(NGINX_SRC) $(NGINX_BUILD)
+	cd $(NGINX_BUILD) && CXX='$(CXX)' \
 		./configure $(NGINX_FLAGS) $(NGINX_SAN) --add-dynamic-module=$(CURDIR) >configure.log 2>&1 \
 		|| { tail -30 configure.log; exit 1; }
 
-$(MODULE): $(NGINX_BUILD)/Makefile $(CORE_LIB) ngx_http_restauth_module.c $(wildcard src/*.c src/*.h) src/core/restauth.h
+$(MODULE): $(NGINX_BUILD)/objs/Makefile $(MODULE_FILES)
 	$(MAKE) -C $(NGINX_BUILD) -f objs/Makefile modules
 	cp $(NGINX_BUILD)/objs/ngx_http_restauth_module.so $@
 
@@ -71,7 +96,7 @@ test-unit: unit
 clean:
 	rm -rf $(BUILD) t/servroot*
 
--include $(CORE_OBJS:.o=.d)
+-include $(CORE_OBJS:.o=.d) $(LUA_TEST).d
 
 test-t: module
 	TEST_NGINX_LOAD_MODULES=$(abspath $(MODULE)) scripts/run-integration-tests
@@ -94,6 +119,12 @@ test-asan:
 	@if ls build-asan/asan.* build-asan/ubsan.* >/dev/null 2>&1; then \
 		cat build-asan/asan.* build-asan/ubsan.* 2>/dev/null | head -100; \
 		echo "sanitizer reports found"; exit 1; fi
+
+# `config` alone builds the module in a fresh copy of the nginx source tree
+# (no Makefile, no build/), Debian's nginx loads it; missing libraries stop
+# configure with the Debian package to install.
+test-build:
+	timeout 1800 tests/build/configure_build.sh
 
 test-scripts:
 	/usr/bin/python3 tests/scripts/test_scripts.py
@@ -119,7 +150,7 @@ test-crosscheck: core
 	$(CXX) $(CPPFLAGS) $(CXXFLAGS) tests/crosscheck/jwt_tool.cpp $(CORE_LIB) $(LDLIBS_CORE) -o $(BUILD)/jwt_tool
 	/usr/bin/python3 tests/crosscheck/jwt_crosscheck.py $(BUILD)/jwt_tool
 
-test: test-unit test-crosscheck test-t test-integration test-browser test-asan fuzz-smoke test-scripts
+test: test-unit test-lua test-crosscheck test-t test-integration test-browser test-asan fuzz-smoke test-scripts test-build
 
 # Debian 12 packages for building, testing and the demo (run as root).
 DEB_PACKAGES := g++ make pkg-config nginx nginx-dev libssl-dev libhiredis-dev libcjson-dev \

@@ -34,6 +34,7 @@ static char *ngx_http_restauth_claim_header(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_restauth_require(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static ngx_int_t ngx_http_restauth_init(ngx_conf_t *cf);
 static ngx_int_t ngx_http_restauth_init_process(ngx_cycle_t *cycle);
 static void ngx_http_restauth_exit_process(ngx_cycle_t *cycle);
 
@@ -396,8 +397,8 @@ static ngx_command_t  ngx_http_restauth_commands[] = {
 
 
 static ngx_http_module_t  ngx_http_restauth_module_ctx = {
-    ngx_http_restauth_protect_add_variables, /* preconfiguration */
-    ngx_http_restauth_protect_init,        /* postconfiguration */
+    ngx_http_restauth_add_variables,       /* preconfiguration */
+    ngx_http_restauth_init,                /* postconfiguration */
 
     ngx_http_restauth_create_main_conf,    /* create main configuration */
     ngx_http_restauth_init_main_conf,      /* init main configuration */
@@ -425,6 +426,17 @@ ngx_module_t  ngx_http_restauth_module = {
     NGX_MODULE_V1_PADDING
 };
 
+
+
+static ngx_int_t
+ngx_http_restauth_init(ngx_conf_t *cf)
+{
+    if (ngx_http_restauth_protect_init(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_restauth_filter_init(cf);
+}
 
 
 static ngx_int_t
@@ -735,7 +747,7 @@ ngx_http_restauth_init_main_conf(ngx_conf_t *cf, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    ngx_conf_init_value(rmcf->redis_db, 0);
+    ngx_conf_init_value(rmcf->redis_db, RESTAUTH_DEFAULT_REDIS_DB);
     ngx_conf_init_msec_value(rmcf->redis_timeout, 1000);
 
     if (rmcf->thread_pool_name.data == NULL) {
@@ -986,7 +998,7 @@ ngx_http_restauth_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         text = value[1];
 
     } else {
-        ngx_str_set(&text, "127.0.0.1:6379");
+        ngx_str_set(&text, RESTAUTH_DEFAULT_REDIS);
     }
 
     rmcf->redis_addr = text;

@@ -121,12 +121,8 @@ World *make_world()
     s.audience = S("api");
     s.cookie_access = S("access");
     s.cookie_refresh = S("refresh");
-    s.access_lifetime = 300;
-    s.refresh_lifetime = 86400;
     s.leeway = 30;
     s.password_iterations = 1;
-    s.password_min_length = 8;
-    s.csrf = 1;
     w->api = restauth_api_create(&s, w->c_keys, cerr, sizeof cerr);
     if (w->api == nullptr) setup_failed("restauth_api_create", cerr);
     return w;

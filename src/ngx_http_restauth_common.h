@@ -5,8 +5,12 @@
  *   ngx_http_restauth_module.c     module, directives, conf create/merge
  *   src/ngx_http_restauth_api.c    the restauth_api content handler
  *   src/ngx_http_restauth_job.c    CPU jobs on nginx's thread pool
- *   src/ngx_http_restauth_protect.c  the restauth_protect access handler,
- *                                  claim headers and variables
+ *   src/ngx_http_restauth_protect.c  restauth_protect's phase handlers:
+ *                                  verification and the access decision
+ *   src/ngx_http_restauth_headers.c  identity headers handed upstream
+ *   src/ngx_http_restauth_variables.c  $restauth_* variables
+ *   src/ngx_http_restauth_filter.c JSON bodies for restauth_protect's
+ *                                  refusals, unless error_page takes over
  *   src/ngx_http_restauth_redis.c  the worker's Redis connection
  *   src/ngx_http_restauth_util.c   request reading and JSON responses
  *
@@ -127,6 +131,43 @@ struct ngx_http_restauth_ctx_s {
 };
 
 
+typedef struct ngx_http_restauth_session_check_s
+    ngx_http_restauth_session_check_t;
+
+/*
+ * restauth_protect's verdict on a request's token.  It hangs on the pool's
+ * cleanup list, not in the module context: internal redirects clear module
+ * contexts, and subrequests share the pool, so the token is verified once
+ * per client request whichever location, subrequest or variable asks
+ * first.
+ */
+typedef struct {
+    restauth_identity_t                *identity;
+    restauth_token_status_t             status;
+    ngx_http_restauth_session_check_t  *check;        /* in flight */
+
+    /* the location whose header list the main request's headers were
+     * last stripped and filled for */
+    ngx_http_restauth_loc_conf_t       *headers_conf;
+    /* a subrequest (auth_request) protected with this location's
+     * configuration: the main request gets its headers too */
+    ngx_http_restauth_loc_conf_t       *subrequest_conf;
+
+    /* the refusal, for the JSON body filter */
+    ngx_uint_t                          deny_status;
+    ngx_http_restauth_loc_conf_t       *deny_conf;
+    restauth_str_t                      deny_body;
+    ngx_http_request_t                 *json_request;  /* body replaced */
+
+    unsigned                            verified:1;
+    unsigned                            session_checked:1;
+    unsigned                            session_alive:1;
+    unsigned                            session_unknown:1; /* Redis failed */
+    unsigned                            deny_in_subrequest:1;
+    unsigned                            json_sent:1;
+} ngx_http_restauth_protect_ctx_t;
+
+
 extern ngx_module_t  ngx_http_restauth_module;
 
 
@@ -138,8 +179,26 @@ void ngx_http_restauth_api_resume(ngx_http_restauth_ctx_t *ctx);
 ngx_int_t ngx_http_restauth_job_post(ngx_http_restauth_ctx_t *ctx);
 
 /* src/ngx_http_restauth_protect.c */
-ngx_int_t ngx_http_restauth_protect_add_variables(ngx_conf_t *cf);
 ngx_int_t ngx_http_restauth_protect_init(ngx_conf_t *cf);
+/* The request's verdict, created on first use (NULL: out of memory, or
+ * create == 0 and none yet). */
+ngx_http_restauth_protect_ctx_t *ngx_http_restauth_protect_ctx(
+    ngx_http_request_t *r, ngx_uint_t create);
+/* Verifies the request's token once, with the location's keys. */
+void ngx_http_restauth_protect_verify(ngx_http_request_t *r,
+    ngx_http_restauth_loc_conf_t *rlcf, ngx_http_restauth_protect_ctx_t *pctx);
+
+/* src/ngx_http_restauth_headers.c */
+void ngx_http_restauth_headers_init(void);
+ngx_int_t ngx_http_restauth_headers_apply(ngx_http_request_t *r,
+    ngx_http_restauth_loc_conf_t *rlcf, ngx_http_restauth_protect_ctx_t *pctx);
+ngx_int_t ngx_http_restauth_headers_own(ngx_http_request_t *r);
+
+/* src/ngx_http_restauth_variables.c */
+ngx_int_t ngx_http_restauth_add_variables(ngx_conf_t *cf);
+
+/* src/ngx_http_restauth_filter.c */
+ngx_int_t ngx_http_restauth_filter_init(ngx_conf_t *cf);
 
 /*
  * src/ngx_http_restauth_redis.c: the worker's one Redis connection.  It

@@ -2,33 +2,23 @@
 /*
  * ngx_http_restauth: restauth_protect, verification at the edge.
  *
- * An access-phase handler verifies the caller's access token locally,
- * removes every client header the module could set, hands the verified
- * claims to the upstream as headers, and exposes them as variables.  With
- * restauth_check_session it also asks Redis whether the token's session
- * still exists.
+ * The phase handlers share one verdict per client request:
+ *   rewrite     does everything for subrequests (auth_request), where
+ *               nginx skips the access phase; it runs before the rewrite
+ *               module's handler, so "return 204" in the auth location
+ *               answers only for a token that passed;
+ *   preaccess   verifies the token (once) and strips and fills the
+ *               identity headers for the location at hand (again after an
+ *               internal redirect), before limit_req runs;
+ *   access      decides for main requests, returning a status code to the
+ *               phase engine as auth_basic does, so satisfy, error_page and
+ *               auth_delay apply;
+ *   precontent  gives the main request the identity headers a subrequest
+ *               verified, when its own location does not protect itself.
  */
 
 
 #include "ngx_http_restauth_common.h"
-
-
-/* The verdict on a request's token; found through the pool cleanup list so
- * it survives internal redirects (which clear module contexts) and is
- * shared with subrequests, which share the pool: one verification per
- * request. */
-typedef struct ngx_http_restauth_session_check_s
-    ngx_http_restauth_session_check_t;
-
-typedef struct {
-    restauth_identity_t                *identity;
-    restauth_token_status_t             status;
-    ngx_http_restauth_session_check_t  *check;    /* in flight */
-    unsigned                            verified:1;
-    unsigned                            session_checked:1;
-    unsigned                            session_alive:1;
-    unsigned                            session_unknown:1;  /* Redis failed */
-} ngx_http_restauth_protect_ctx_t;
 
 
 /* restauth_check_session: one EXISTS in flight for a protected request;
@@ -40,21 +30,28 @@ struct ngx_http_restauth_session_check_s {
 };
 
 
+/* a subrequest's module context: present once it owns its headers */
+typedef struct {
+    ngx_uint_t                          unused;
+} ngx_http_restauth_protect_req_t;
+
+
+static ngx_int_t ngx_http_restauth_rewrite_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_restauth_preaccess_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_restauth_access_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_restauth_precontent_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_restauth_decide(ngx_http_request_t *r,
+    ngx_http_restauth_loc_conf_t *rlcf, ngx_http_restauth_protect_ctx_t *pctx);
+static ngx_int_t ngx_http_restauth_deny(ngx_http_request_t *r,
+    ngx_http_restauth_loc_conf_t *rlcf, ngx_http_restauth_protect_ctx_t *pctx,
+    ngx_uint_t status, restauth_token_status_t token_status);
+static ngx_uint_t ngx_http_restauth_requirements_met(
+    ngx_http_restauth_loc_conf_t *rlcf, ngx_http_restauth_protect_ctx_t *pctx);
+static ngx_int_t ngx_http_restauth_check_session(ngx_http_request_t *r,
+    ngx_http_restauth_loc_conf_t *rlcf, ngx_http_restauth_protect_ctx_t *pctx);
+static void ngx_http_restauth_session_reply(redisAsyncContext *ac,
+    void *reply, void *privdata);
 
-
-static ngx_http_restauth_claim_header_t  ngx_http_restauth_default_headers[] = {
-    { ngx_string("X-Auth-User-Id"), ngx_string("x-auth-user-id"),
-      ngx_string("x-auth-user-id"), 0, ngx_string("user_id") },
-    { ngx_string("X-Auth-Username"), ngx_string("x-auth-username"),
-      ngx_string("x-auth-username"), 0, ngx_string("username") },
-    { ngx_string("X-Auth-Email"), ngx_string("x-auth-email"),
-      ngx_string("x-auth-email"), 0, ngx_string("email") }
-};
-
-#define NGX_HTTP_RESTAUTH_NDEFAULT_HEADERS                                    \
-    (sizeof(ngx_http_restauth_default_headers)                                \
-     / sizeof(ngx_http_restauth_claim_header_t))
 
 
 
@@ -80,7 +77,7 @@ ngx_http_restauth_protect_cleanup(void *data)
 }
 
 
-static ngx_http_restauth_protect_ctx_t *
+ngx_http_restauth_protect_ctx_t *
 ngx_http_restauth_protect_ctx(ngx_http_request_t *r, ngx_uint_t create)
 {
     ngx_pool_cleanup_t               *cln;
@@ -111,229 +108,314 @@ ngx_http_restauth_protect_ctx(ngx_http_request_t *r, ngx_uint_t create)
 }
 
 
-/* Header names as CGI-style backends see them: case and '-'/'_' folded. */
-static ngx_uint_t
-ngx_http_restauth_header_is(ngx_str_t *key, ngx_str_t *match)
+void
+ngx_http_restauth_protect_verify(ngx_http_request_t *r,
+    ngx_http_restauth_loc_conf_t *rlcf, ngx_http_restauth_protect_ctx_t *pctx)
 {
-    u_char      c;
-    ngx_uint_t  i;
+    char                    reason[128];
+    restauth_credentials_t  cred;
 
-    if (key->len != match->len) {
-        return 0;
+    static ngx_str_t  csrf_header = ngx_string("X-CSRFToken");
+
+    if (pctx->verified) {
+        return;
     }
 
-    for (i = 0; i < key->len; i++) {
-        c = ngx_tolower(key->data[i]);
+    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "restauth protect verify");
 
-        if (c == '_') {
-            c = '-';
-        }
+    pctx->verified = 1;
+    pctx->status = RESTAUTH_TOKEN_INVALID;
 
-        if (c != match->data[i]) {
-            return 0;
-        }
+    ngx_memzero(&cred, sizeof(restauth_credentials_t));
+
+    ngx_http_restauth_str(&cred.method, &r->method_name);
+    ngx_http_restauth_str(&cred.authorization,
+                          r->headers_in.authorization
+                          ? &r->headers_in.authorization->value : NULL);
+    ngx_http_restauth_str(&cred.csrf_header,
+                          ngx_http_restauth_find_header(r, &csrf_header));
+    cred.now = ngx_time();
+    reason[0] = '\0';
+    cred.reason = reason;
+    cred.reason_size = sizeof(reason);
+
+    if (ngx_http_restauth_cookies(r, &cred.cookie) != NGX_OK) {
+        return;
     }
 
-    return 1;
+    pctx->status = restauth_protect_verify(rlcf->core, &cred,
+                                           &pctx->identity);
+
+    if (pctx->status != RESTAUTH_TOKEN_OK
+        && pctx->status != RESTAUTH_TOKEN_MISSING)
+    {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "restauth: rejected access token (%s%s%s)",
+                      restauth_token_status_name(pctx->status).data,
+                      reason[0] ? ": " : "", reason);
+    }
 }
 
 
-static ngx_uint_t
-ngx_http_restauth_is_ours(ngx_http_restauth_loc_conf_t *rlcf, ngx_str_t *key)
+/* The verified verdict for a location restauth_protect guards; NULL with
+ * *rc = NGX_DECLINED where it does not, or an error status. */
+static ngx_http_restauth_protect_ctx_t *
+ngx_http_restauth_protected(ngx_http_request_t *r,
+    ngx_http_restauth_loc_conf_t **rlcfp, ngx_int_t *rc)
 {
-    ngx_uint_t                         i;
-    ngx_http_restauth_claim_header_t  *ch;
+    ngx_http_restauth_loc_conf_t     *rlcf;
+    ngx_http_restauth_protect_ctx_t  *pctx;
 
-    for (i = 0; i < NGX_HTTP_RESTAUTH_NDEFAULT_HEADERS; i++) {
-        if (ngx_http_restauth_header_is(key,
-                                   &ngx_http_restauth_default_headers[i].match))
+    rlcf = ngx_http_get_module_loc_conf(r, ngx_http_restauth_module);
+    *rlcfp = rlcf;
+    *rc = NGX_DECLINED;
+
+    if (rlcf->protect == NGX_HTTP_RESTAUTH_PROTECT_OFF || rlcf->api) {
+        return NULL;
+    }
+
+    pctx = ngx_http_restauth_protect_ctx(r, 1);
+    if (pctx == NULL) {
+        *rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return NULL;
+    }
+
+    ngx_http_restauth_protect_verify(r, rlcf, pctx);
+
+    return pctx;
+}
+
+
+static ngx_int_t
+ngx_http_restauth_rewrite_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                         rc;
+    ngx_http_restauth_loc_conf_t     *rlcf;
+    ngx_http_restauth_protect_ctx_t  *pctx;
+    ngx_http_restauth_protect_req_t  *preq;
+
+    if (r == r->main) {
+        return NGX_DECLINED;
+    }
+
+    pctx = ngx_http_restauth_protected(r, &rlcf, &rc);
+    if (pctx == NULL) {
+        return rc;
+    }
+
+    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "restauth rewrite handler, subrequest");
+
+    preq = ngx_http_get_module_ctx(r, ngx_http_restauth_module);
+
+    if (preq == NULL) {
+        preq = ngx_pcalloc(r->pool, sizeof(ngx_http_restauth_protect_req_t));
+        if (preq == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ngx_http_set_ctx(r, preq, ngx_http_restauth_module);
+
+        if (ngx_http_restauth_headers_own(r) != NGX_OK
+            || ngx_http_restauth_headers_apply(r, rlcf, pctx)
+               != NGX_OK)
         {
-            return 1;
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
     }
 
-    if (rlcf->claim_headers) {
-        ch = rlcf->claim_headers->elts;
+    pctx->subrequest_conf = rlcf;
 
-        for (i = 0; i < rlcf->claim_headers->nelts; i++) {
-            if (ngx_http_restauth_header_is(key, &ch[i].match)) {
-                return 1;
-            }
-        }
+    rc = ngx_http_restauth_decide(r, rlcf, pctx);
+
+    switch (rc) {
+    case NGX_OK:
+    case NGX_DECLINED:
+        return NGX_DECLINED;
+
+    case NGX_AGAIN:
+        /* the session check's reply runs the phases again */
+        return NGX_DONE;
+
+    default:
+        return rc;
     }
-
-    return 0;
 }
 
 
-/* An element of headers_in.headers moved: repoint whatever pointed to it. */
-static void
-ngx_http_restauth_relocate(ngx_http_request_t *r, ngx_table_elt_t *from,
-    ngx_table_elt_t *to)
+static ngx_int_t
+ngx_http_restauth_preaccess_handler(ngx_http_request_t *r)
 {
-    ngx_http_header_t   *hh;
-    ngx_table_elt_t    **field;
-#if (nginx_version < 1023000)
-    ngx_uint_t           i;
-    ngx_table_elt_t    **elts;
-#else
-    ngx_uint_t           i;
-    ngx_list_part_t     *part;
-    ngx_table_elt_t     *h;
-#endif
+    ngx_int_t                         rc;
+    ngx_http_restauth_loc_conf_t     *rlcf;
+    ngx_http_restauth_protect_ctx_t  *pctx;
 
-    for (hh = ngx_http_headers_in; hh->name.len; hh++) {
-#if (nginx_version < 1023000)
-        if (hh->offset == offsetof(ngx_http_headers_in_t, cookies)) {
-            continue;
-        }
-#if (NGX_HTTP_X_FORWARDED_FOR)
-        if (hh->offset == offsetof(ngx_http_headers_in_t, x_forwarded_for)) {
-            continue;
-        }
-#endif
-#endif
-        field = (ngx_table_elt_t **) ((char *) &r->headers_in + hh->offset);
-
-        if (*field == from) {
-            *field = to;
-        }
+    if (r != r->main) {
+        return NGX_DECLINED;
     }
 
-#if (nginx_version < 1023000)
-    elts = r->headers_in.cookies.elts;
-    for (i = 0; i < r->headers_in.cookies.nelts; i++) {
-        if (elts[i] == from) {
-            elts[i] = to;
-        }
+    pctx = ngx_http_restauth_protected(r, &rlcf, &rc);
+    if (pctx == NULL) {
+        return rc;
     }
 
-#if (NGX_HTTP_X_FORWARDED_FOR)
-    elts = r->headers_in.x_forwarded_for.elts;
-    for (i = 0; i < r->headers_in.x_forwarded_for.nelts; i++) {
-        if (elts[i] == from) {
-            elts[i] = to;
-        }
-    }
-#endif
+    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "restauth preaccess handler");
 
-#else
-    for (part = &r->headers_in.headers.part; part; part = part->next) {
-        h = part->elts;
-        for (i = 0; i < part->nelts; i++) {
-            if (h[i].next == from) {
-                h[i].next = to;
-            }
-        }
+    /* again after an internal redirect to a location with another list */
+    if (pctx->headers_conf == rlcf) {
+        return NGX_DECLINED;
     }
-#endif
+
+    pctx->headers_conf = rlcf;
+
+    if (ngx_http_restauth_headers_apply(r, rlcf, pctx)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return NGX_DECLINED;
+}
+
+
+static ngx_int_t
+ngx_http_restauth_access_handler(ngx_http_request_t *r)
+{
+    ngx_http_restauth_loc_conf_t     *rlcf;
+    ngx_http_restauth_protect_ctx_t  *pctx;
+
+    rlcf = ngx_http_get_module_loc_conf(r, ngx_http_restauth_module);
+
+    if (rlcf->protect == NGX_HTTP_RESTAUTH_PROTECT_OFF || rlcf->api) {
+        return NGX_DECLINED;
+    }
+
+    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "restauth access handler");
+
+    pctx = ngx_http_restauth_protect_ctx(r, 0);
+
+    if (pctx == NULL || !pctx->verified) {
+        /* the preaccess handler did not run: an internal error */
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_restauth_decide(r, rlcf, pctx);
 }
 
 
 /*
- * Removes every client header the module could set (and look-alikes such
- * as X_Auth_User_Id), so a backend never trusts a forged identity.  Known
- * nginx headers are never in that set (checked at configuration time), so
- * only pointers to the elements shifted down need fixing.
+ * After auth_request: a subrequest verified the token, and this location
+ * does not protect itself.  Its upstream gets the subrequest location's
+ * identity headers, forged ones stripped.
  */
-static void
-ngx_http_restauth_strip_headers(ngx_http_request_t *r,
-    ngx_http_restauth_loc_conf_t *rlcf)
+static ngx_int_t
+ngx_http_restauth_precontent_handler(ngx_http_request_t *r)
 {
-    ngx_uint_t        i, j;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
+    ngx_http_restauth_loc_conf_t     *rlcf;
+    ngx_http_restauth_protect_ctx_t  *pctx;
 
-    for (part = &r->headers_in.headers.part; part; part = part->next) {
-        h = part->elts;
-        i = 0;
-
-        while (i < part->nelts) {
-            if (!ngx_http_restauth_is_ours(rlcf, &h[i].key)) {
-                i++;
-                continue;
-            }
-
-            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                          "restauth: removed client header \"%V\"",
-                          &h[i].key);
-
-            for (j = i + 1; j < part->nelts; j++) {
-                h[j - 1] = h[j];
-                ngx_http_restauth_relocate(r, &h[j], &h[j - 1]);
-            }
-
-            part->nelts--;
-        }
+    if (r != r->main) {
+        return NGX_DECLINED;
     }
+
+    rlcf = ngx_http_get_module_loc_conf(r, ngx_http_restauth_module);
+
+    if (rlcf->api || rlcf->protect != NGX_HTTP_RESTAUTH_PROTECT_OFF) {
+        return NGX_DECLINED;
+    }
+
+    pctx = ngx_http_restauth_protect_ctx(r, 0);
+
+    if (pctx == NULL || pctx->subrequest_conf == NULL
+        || pctx->headers_conf == pctx->subrequest_conf)
+    {
+        return NGX_DECLINED;
+    }
+
+    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "restauth precontent handler, after a subrequest");
+
+    pctx->headers_conf = pctx->subrequest_conf;
+
+    if (ngx_http_restauth_headers_apply(r, pctx->subrequest_conf, pctx)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return NGX_DECLINED;
 }
 
 
+/* The access decision for the location, once the token is verified. */
 static ngx_int_t
-ngx_http_restauth_add_claim_header(ngx_http_request_t *r,
-    ngx_http_restauth_protect_ctx_t *pctx, ngx_http_restauth_claim_header_t *ch)
-{
-    restauth_str_t    path, value;
-    ngx_table_elt_t  *h;
-
-    path.data = (const char *) ch->claim.data;
-    path.len = ch->claim.len;
-
-    if (!restauth_identity_claim(pctx->identity, path, &value)) {
-        return NGX_OK;      /* an absent claim sends no header */
-    }
-
-    h = ngx_list_push(&r->headers_in.headers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    h->hash = ch->hash;
-    h->key = ch->name;
-    h->lowcase_key = ch->lowcase.data;
-    h->value.len = value.len;
-    h->value.data = ngx_pnalloc(r->pool, value.len);
-#if (nginx_version >= 1023000)
-    h->next = NULL;
-#endif
-
-    if (h->value.data == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_memcpy(h->value.data, value.data, value.len);
-
-    return NGX_OK;
-}
-
-
-static ngx_int_t
-ngx_http_restauth_add_claim_headers(ngx_http_request_t *r,
+ngx_http_restauth_decide(ngx_http_request_t *r,
     ngx_http_restauth_loc_conf_t *rlcf, ngx_http_restauth_protect_ctx_t *pctx)
 {
-    ngx_uint_t                         i;
-    ngx_http_restauth_claim_header_t  *ch;
+    ngx_int_t  rc;
 
-    for (i = 0; i < NGX_HTTP_RESTAUTH_NDEFAULT_HEADERS; i++) {
-        if (ngx_http_restauth_add_claim_header(r, pctx,
-                                        &ngx_http_restauth_default_headers[i])
-            != NGX_OK)
-        {
-            return NGX_ERROR;
+    if (pctx->status == RESTAUTH_TOKEN_OK && rlcf->check_session) {
+        if (pctx->check) {
+            return NGX_AGAIN;
         }
-    }
 
-    if (rlcf->claim_headers) {
-        ch = rlcf->claim_headers->elts;
+        if (!pctx->session_checked) {
+            rc = ngx_http_restauth_check_session(r, rlcf, pctx);
 
-        for (i = 0; i < rlcf->claim_headers->nelts; i++) {
-            if (ngx_http_restauth_add_claim_header(r, pctx, &ch[i]) != NGX_OK) {
-                return NGX_ERROR;
+            if (rc == NGX_AGAIN) {
+                return NGX_AGAIN;
+            }
+
+            if (rc == NGX_ERROR) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
             }
         }
+
+        if (pctx->session_unknown) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "restauth: cannot check the session, redis is "
+                          "unavailable");
+            return ngx_http_restauth_deny(r, rlcf, pctx,
+                                          NGX_HTTP_SERVICE_UNAVAILABLE,
+                                          pctx->status);
+        }
+
+        if (!pctx->session_alive) {
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          "restauth: the token's session was revoked");
+            return ngx_http_restauth_deny(r, rlcf, pctx,
+                                          NGX_HTTP_UNAUTHORIZED,
+                                          RESTAUTH_TOKEN_INVALID);
+        }
     }
 
-    return NGX_OK;
+    if (pctx->status == RESTAUTH_TOKEN_OK) {
+        if (!ngx_http_restauth_requirements_met(rlcf, pctx)) {
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          "restauth: token does not meet restauth_require");
+            return ngx_http_restauth_deny(r, rlcf, pctx, NGX_HTTP_FORBIDDEN,
+                                          pctx->status);
+        }
+
+        return NGX_OK;
+    }
+
+    if (pctx->status == RESTAUTH_TOKEN_MISSING
+        && rlcf->protect == NGX_HTTP_RESTAUTH_PROTECT_OPTIONAL)
+    {
+        return NGX_DECLINED;
+    }
+
+    if (pctx->status == RESTAUTH_TOKEN_CSRF_FAILED) {
+        return ngx_http_restauth_deny(r, rlcf, pctx, NGX_HTTP_FORBIDDEN,
+                                      pctx->status);
+    }
+
+    return ngx_http_restauth_deny(r, rlcf, pctx, NGX_HTTP_UNAUTHORIZED,
+                                  pctx->status);
 }
 
 
@@ -395,35 +477,47 @@ ngx_http_restauth_requirements_met(ngx_http_restauth_loc_conf_t *rlcf,
 }
 
 
+/*
+ * A refusal as a status code for the phase engine.  The JSON body of the
+ * contract is put in by the body filter, unless an error_page answers.
+ */
 static ngx_int_t
 ngx_http_restauth_deny(ngx_http_request_t *r,
-    ngx_http_restauth_loc_conf_t *rlcf, restauth_token_status_t status)
+    ngx_http_restauth_loc_conf_t *rlcf, ngx_http_restauth_protect_ctx_t *pctx,
+    ngx_uint_t status, restauth_token_status_t token_status)
 {
     size_t            len;
     u_char           *p;
     uintptr_t         escape;
-    ngx_int_t         rc;
     ngx_str_t        *accept;
     restauth_str_t    challenge;
     ngx_table_elt_t  *h;
 
     static ngx_str_t  accept_name = ngx_string("Accept");
 
-    if (ngx_http_discard_request_body(r) != NGX_OK) {
-        r->keepalive = 0;
+    pctx->deny_status = status;
+    pctx->deny_conf = rlcf;
+    pctx->deny_in_subrequest = (r != r->main);
+
+    if (status == NGX_HTTP_SERVICE_UNAVAILABLE) {
+        pctx->deny_body = restauth_error_body((int) status);
+        return status;
     }
 
-    if (status == RESTAUTH_TOKEN_CSRF_FAILED) {
-        rc = ngx_http_restauth_send_json(r, NGX_HTTP_FORBIDDEN,
-                                         restauth_token_error_body(status));
-        ngx_http_finalize_request(r, rc);
-        return NGX_DONE;
+    if (status == NGX_HTTP_FORBIDDEN) {
+        pctx->deny_body = (token_status == RESTAUTH_TOKEN_CSRF_FAILED)
+                          ? restauth_token_error_body(token_status)
+                          : restauth_error_body((int) status);
+        return status;
     }
+
+    pctx->deny_body = restauth_token_error_body(token_status);
 
     accept = ngx_http_restauth_find_header(r, &accept_name);
 
-    /* Browsers navigating to a page go to the login page instead. */
-    if (rlcf->login_url.len && accept
+    /* Browsers navigating to a page go to the login page instead; not in
+     * a subrequest, whose redirect auth_request would not pass on. */
+    if (rlcf->login_url.len && r == r->main && accept
         && ngx_strlcasestrn(accept->data, accept->data + accept->len,
                             (u_char *) "text/html", 9 - 1) != NULL
         && (r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD)))
@@ -458,6 +552,7 @@ ngx_http_restauth_deny(ngx_http_request_t *r,
         h->value.len = p - h->value.data;
 
         r->headers_out.location = h;
+        pctx->deny_status = NGX_HTTP_MOVED_TEMPORARILY;
 
         return NGX_HTTP_MOVED_TEMPORARILY;
     }
@@ -467,62 +562,21 @@ ngx_http_restauth_deny(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    challenge = restauth_token_challenge(status);
+    challenge = restauth_token_challenge(token_status);
 
     h->hash = 1;
     ngx_str_set(&h->key, "WWW-Authenticate");
     h->value.data = (u_char *) challenge.data;
     h->value.len = challenge.len;
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
 
-    rc = ngx_http_restauth_send_json(r, NGX_HTTP_UNAUTHORIZED,
-                                     restauth_token_error_body(status));
-    ngx_http_finalize_request(r, rc);
+    /* satisfy any hides it (hash = 0) when another module grants access;
+     * auth_request copies it from its subrequest */
+    r->headers_out.www_authenticate = h;
 
-    return NGX_DONE;
-}
-
-
-static void
-ngx_http_restauth_session_reply(redisAsyncContext *ac, void *reply,
-    void *privdata)
-{
-    redisReply                         *rep = reply;
-    ngx_connection_t                   *c;
-    ngx_http_request_t                 *r;
-    ngx_http_restauth_protect_ctx_t    *pctx;
-    ngx_http_restauth_session_check_t  *check = privdata;
-
-    r = check->request;
-
-    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
-                   "restauth session reply, request gone:%d", r == NULL);
-
-    if (r == NULL) {
-        ngx_free(check);
-        return;
-    }
-
-    if (check->timer.timer_set) {
-        ngx_del_timer(&check->timer);
-    }
-
-    pctx = check->pctx;
-    pctx->check = NULL;
-    pctx->session_checked = 1;
-
-    if (rep == NULL || rep->type != REDIS_REPLY_INTEGER) {
-        pctx->session_unknown = 1;
-
-    } else {
-        pctx->session_alive = (rep->integer == 1);
-    }
-
-    ngx_free(check);
-
-    c = r->connection;
-
-    ngx_http_core_run_phases(r);
-    ngx_http_run_posted_requests(c);
+    return NGX_HTTP_UNAUTHORIZED;
 }
 
 
@@ -578,282 +632,79 @@ ngx_http_restauth_check_session(ngx_http_request_t *r,
 }
 
 
-static ngx_int_t
-ngx_http_restauth_access_handler(ngx_http_request_t *r)
+static void
+ngx_http_restauth_session_reply(redisAsyncContext *ac, void *reply,
+    void *privdata)
 {
-    ngx_int_t                         rc;
-    restauth_credentials_t            cred;
-    ngx_http_restauth_loc_conf_t     *rlcf;
-    ngx_http_restauth_protect_ctx_t  *pctx;
+    redisReply                         *rep = reply;
+    ngx_connection_t                   *c;
+    ngx_http_request_t                 *r;
+    ngx_http_restauth_protect_ctx_t    *pctx;
+    ngx_http_restauth_session_check_t  *check = privdata;
 
-    static ngx_str_t  csrf_header = ngx_string("X-CSRFToken");
+    r = check->request;
 
-    rlcf = ngx_http_get_module_loc_conf(r, ngx_http_restauth_module);
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                   "restauth session reply, request gone:%d", r == NULL);
 
-    if (rlcf->protect == NGX_HTTP_RESTAUTH_PROTECT_OFF || rlcf->api) {
-        return NGX_DECLINED;
+    if (r == NULL) {
+        ngx_free(check);
+        return;
     }
 
-    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "restauth access handler");
-
-    pctx = ngx_http_restauth_protect_ctx(r, 1);
-    if (pctx == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    if (check->timer.timer_set) {
+        ngx_del_timer(&check->timer);
     }
 
-    if (!pctx->verified) {
-        pctx->verified = 1;
+    pctx = check->pctx;
+    pctx->check = NULL;
+    pctx->session_checked = 1;
 
-        ngx_http_restauth_strip_headers(r, rlcf);
+    if (rep == NULL || rep->type != REDIS_REPLY_INTEGER) {
+        pctx->session_unknown = 1;
 
-        ngx_memzero(&cred, sizeof(restauth_credentials_t));
-
-        ngx_http_restauth_str(&cred.method, &r->method_name);
-        ngx_http_restauth_str(&cred.authorization,
-                              r->headers_in.authorization
-                              ? &r->headers_in.authorization->value : NULL);
-        ngx_http_restauth_str(&cred.csrf_header,
-                              ngx_http_restauth_find_header(r, &csrf_header));
-        cred.now = ngx_time();
-
-        if (ngx_http_restauth_cookies(r, &cred.cookie) != NGX_OK) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        pctx->status = restauth_protect_verify(rlcf->core, &cred,
-                                               &pctx->identity);
-
-        if (pctx->status == RESTAUTH_TOKEN_OK
-            && ngx_http_restauth_add_claim_headers(r, rlcf, pctx) != NGX_OK)
-        {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        if (pctx->status != RESTAUTH_TOKEN_OK
-            && pctx->status != RESTAUTH_TOKEN_MISSING)
-        {
-            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                          "restauth: rejected access token (%s)",
-                          pctx->status == RESTAUTH_TOKEN_WRONG_TYPE
-                          ? "wrong type"
-                          : pctx->status == RESTAUTH_TOKEN_BAD_HEADER
-                            ? "malformed Authorization header"
-                            : pctx->status == RESTAUTH_TOKEN_CSRF_FAILED
-                              ? "CSRF check failed" : "invalid");
-        }
+    } else {
+        pctx->session_alive = (rep->integer == 1);
     }
 
-    if (pctx->status == RESTAUTH_TOKEN_OK && rlcf->check_session) {
-        if (pctx->check) {
-            return NGX_AGAIN;
-        }
+    ngx_free(check);
 
-        if (!pctx->session_checked) {
-            rc = ngx_http_restauth_check_session(r, rlcf, pctx);
+    c = r->connection;
 
-            if (rc == NGX_AGAIN) {
-                return NGX_AGAIN;
-            }
-
-            if (rc == NGX_ERROR) {
-                return NGX_HTTP_INTERNAL_SERVER_ERROR;
-            }
-        }
-
-        if (pctx->session_unknown) {
-            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                          "restauth: cannot check the session, redis is "
-                          "unavailable");
-
-            if (ngx_http_discard_request_body(r) != NGX_OK) {
-                r->keepalive = 0;
-            }
-
-            rc = ngx_http_restauth_send_error(r,
-                                              NGX_HTTP_SERVICE_UNAVAILABLE);
-            ngx_http_finalize_request(r, rc);
-            return NGX_DONE;
-        }
-
-        if (!pctx->session_alive) {
-            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                          "restauth: the token's session was revoked");
-            return ngx_http_restauth_deny(r, rlcf, RESTAUTH_TOKEN_INVALID);
-        }
+    /* The request waits in the access phase (main request) or the
+     * precontent phase (subrequest); its write handler runs the phases. */
+    if (ngx_http_post_request(r, NULL) != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
     }
 
-    if (pctx->status == RESTAUTH_TOKEN_OK) {
-        if (!ngx_http_restauth_requirements_met(rlcf, pctx)) {
-            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                          "restauth: token does not meet restauth_require");
-
-            if (ngx_http_discard_request_body(r) != NGX_OK) {
-                r->keepalive = 0;
-            }
-
-            rc = ngx_http_restauth_send_error(r, NGX_HTTP_FORBIDDEN);
-            ngx_http_finalize_request(r, rc);
-            return NGX_DONE;
-        }
-
-        return NGX_OK;
-    }
-
-    if (pctx->status == RESTAUTH_TOKEN_MISSING
-        && rlcf->protect == NGX_HTTP_RESTAUTH_PROTECT_OPTIONAL)
-    {
-        return NGX_DECLINED;
-    }
-
-    return ngx_http_restauth_deny(r, rlcf, pctx->status);
-}
-
-
-/* ---- variables ----------------------------------------------------------- */
-
-
-static ngx_int_t
-ngx_http_restauth_claim_variable(ngx_http_request_t *r,
-    ngx_http_variable_value_t *v, ngx_str_t *claim)
-{
-    restauth_str_t                    path, value;
-    ngx_http_restauth_protect_ctx_t  *pctx;
-
-    pctx = ngx_http_restauth_protect_ctx(r, 0);
-
-    path.data = (const char *) claim->data;
-    path.len = claim->len;
-
-    if (pctx == NULL || pctx->identity == NULL
-        || !restauth_identity_claim(pctx->identity, path, &value))
-    {
-        v->not_found = 1;
-        return NGX_OK;
-    }
-
-    v->len = value.len;
-    v->valid = 1;
-    v->no_cacheable = 0;
-    v->not_found = 0;
-    v->data = ngx_pnalloc(r->pool, value.len);
-
-    if (v->data == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_memcpy(v->data, value.data, value.len);
-
-    return NGX_OK;
-}
-
-
-static ngx_int_t
-ngx_http_restauth_user_id_variable(ngx_http_request_t *r,
-    ngx_http_variable_value_t *v, uintptr_t data)
-{
-    ngx_str_t  claim = ngx_string("user_id");
-
-    return ngx_http_restauth_claim_variable(r, v, &claim);
-}
-
-
-static ngx_int_t
-ngx_http_restauth_prefix_claim_variable(ngx_http_request_t *r,
-    ngx_http_variable_value_t *v, uintptr_t data)
-{
-    ngx_str_t  *name = (ngx_str_t *) data;
-    ngx_str_t   claim;
-
-    claim.data = name->data + sizeof("restauth_claim_") - 1;
-    claim.len = name->len - (sizeof("restauth_claim_") - 1);
-
-    return ngx_http_restauth_claim_variable(r, v, &claim);
-}
-
-
-static ngx_int_t
-ngx_http_restauth_token_status_variable(ngx_http_request_t *r,
-    ngx_http_variable_value_t *v, uintptr_t data)
-{
-    ngx_http_restauth_protect_ctx_t  *pctx;
-
-    static ngx_str_t  names[] = {
-        ngx_string("valid"), ngx_string("missing"),
-        ngx_string("bad_header"), ngx_string("invalid"),
-        ngx_string("wrong_type")
-    };
-
-    pctx = ngx_http_restauth_protect_ctx(r, 0);
-
-    if (pctx == NULL || !pctx->verified
-        || (ngx_uint_t) pctx->status >= sizeof(names) / sizeof(ngx_str_t))
-    {
-        v->not_found = 1;
-        return NGX_OK;
-    }
-
-    v->len = names[pctx->status].len;
-    v->data = names[pctx->status].data;
-    v->valid = 1;
-    v->no_cacheable = 0;
-    v->not_found = 0;
-
-    return NGX_OK;
-}
-
-
-static ngx_http_variable_t  ngx_http_restauth_vars[] = {
-
-    { ngx_string("restauth_user_id"), NULL,
-      ngx_http_restauth_user_id_variable, 0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
-
-    { ngx_string("restauth_token_status"), NULL,
-      ngx_http_restauth_token_status_variable, 0,
-      NGX_HTTP_VAR_NOCACHEABLE, 0 },
-
-    { ngx_string("restauth_claim_"), NULL,
-      ngx_http_restauth_prefix_claim_variable, 0,
-      NGX_HTTP_VAR_NOCACHEABLE|NGX_HTTP_VAR_PREFIX, 0 },
-
-      ngx_http_null_variable
-};
-
-
-
-ngx_int_t
-ngx_http_restauth_protect_add_variables(ngx_conf_t *cf)
-{
-    ngx_http_variable_t  *var, *v;
-
-    for (v = ngx_http_restauth_vars; v->name.len; v++) {
-        var = ngx_http_add_variable(cf, &v->name, v->flags);
-        if (var == NULL) {
-            return NGX_ERROR;
-        }
-
-        var->get_handler = v->get_handler;
-        var->data = v->data;
-    }
-
-    return NGX_OK;
+    ngx_http_run_posted_requests(c);
 }
 
 
 ngx_int_t
 ngx_http_restauth_protect_init(ngx_conf_t *cf)
 {
-    ngx_uint_t                  i;
     ngx_http_handler_pt        *h;
     ngx_http_core_main_conf_t  *cmcf;
 
-    for (i = 0; i < NGX_HTTP_RESTAUTH_NDEFAULT_HEADERS; i++) {
-        ngx_http_restauth_default_headers[i].hash = ngx_hash_key(
-                            ngx_http_restauth_default_headers[i].lowcase.data,
-                            ngx_http_restauth_default_headers[i].lowcase.len);
-    }
+    ngx_http_restauth_headers_init();
 
     cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    /* pushed after the rewrite module's handler, so it runs before it */
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_REWRITE_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_restauth_rewrite_handler;
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_PREACCESS_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_restauth_preaccess_handler;
 
     h = ngx_array_push(&cmcf->phases[NGX_HTTP_ACCESS_PHASE].handlers);
     if (h == NULL) {
@@ -861,6 +712,13 @@ ngx_http_restauth_protect_init(ngx_conf_t *cf)
     }
 
     *h = ngx_http_restauth_access_handler;
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_PRECONTENT_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_restauth_precontent_handler;
 
     return NGX_OK;
 }

@@ -1,5 +1,7 @@
 # POST /auth/login/ against the users of t/fixtures/seed.redis.
 use Test::Nginx::Socket 'no_plan';
+use lib 't';
+use RestauthTest;
 
 no_shuffle();
 run_tests();
@@ -8,11 +10,7 @@ __DATA__
 
 === TEST 1: login by username returns the JWT pair and the user
 --- http_config
-    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
     restauth_password_iterations 1000;
---- config
-    location /auth/ { restauth_api; }
 --- request
 POST /auth/login/
 {"username": "alice", "password": "Alice-Pass-2024"}
@@ -21,18 +19,12 @@ Content-Type: application/json
 --- response_headers
 Content-Type: application/json
 --- response_body_like: ^\{"access": "eyJ[\w-]+\.[\w-]+\.[\w-]+", "refresh": "eyJ[\w-]+\.[\w-]+\.[\w-]+", "user": \{"pk": 1, "username": "alice", "email": "alice@example.com", "first_name": "", "last_name": ""\}\}$
---- no_error_log
-[error]
 
 
 
 === TEST 2: login without the trailing slash, by email, case-insensitive, form-encoded
 --- http_config
-    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
     restauth_password_iterations 1000;
---- config
-    location /auth/ { restauth_api; }
 --- request
 POST /auth/login
 email=ALICE%40Example.com&password=Alice-Pass-2024
@@ -44,11 +36,7 @@ Content-Type: application/x-www-form-urlencoded
 
 === TEST 3: username may hold an email
 --- http_config
-    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
     restauth_password_iterations 1000;
---- config
-    location /auth/ { restauth_api; }
 --- request
 POST /auth/login/
 {"username": "Bob@Example.com", "password": "Bob-Pass-2024"}
@@ -60,11 +48,7 @@ Content-Type: application/json
 
 === TEST 4: multipart body
 --- http_config
-    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
     restauth_password_iterations 1000;
---- config
-    location /auth/ { restauth_api; }
 --- request eval
 "POST /auth/login/\r
 --XyZ\r
@@ -85,11 +69,7 @@ Content-Type: multipart/form-data; boundary=XyZ
 
 === TEST 5: wrong password, unknown user and inactive user answer alike
 --- http_config
-    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
     restauth_password_iterations 1000;
---- config
-    location /auth/ { restauth_api; }
 --- request eval
 [
 "POST /auth/login/\n{\"username\": \"alice\", \"password\": \"wrong-password\"}",
@@ -111,11 +91,7 @@ qq({"non_field_errors": ["Unable to log in with provided credentials."]}),
 
 === TEST 6: field errors
 --- http_config
-    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
     restauth_password_iterations 1000;
---- config
-    location /auth/ { restauth_api; }
 --- request eval
 [
 "POST /auth/login/\n{\"username\": \"alice\"}",
@@ -140,11 +116,6 @@ qq({"password": ["This field may not be blank."]}),
 
 
 === TEST 7: malformed JSON, non-object JSON, unsupported media type
---- http_config
-    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
---- config
-    location /auth/ { restauth_api; }
 --- request eval
 [
 "POST /auth/login/\n{\"username\": ",
@@ -169,11 +140,6 @@ qr/^\{"detail": "Unsupported media type \\"text\/plain\\" in request."\}$/,
 
 
 === TEST 8: GET on login is a 405 with Allow
---- http_config
-    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
---- config
-    location /auth/ { restauth_api; }
 --- request
 GET /auth/login/
 --- error_code: 405
@@ -186,9 +152,6 @@ Content-Type: application/json
 
 
 === TEST 9: a too large body is a JSON 413
---- http_config
-    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
 --- config
     location /auth/ {
         restauth_api;
@@ -206,13 +169,9 @@ Content-Type: application/json
 
 
 
-=== TEST 10: a Django hash (260000 iterations) logs in and is upgraded
+=== TEST 10: a Django hash (260000 iterations) logs in and is stored again at 1000 iterations
 --- http_config
-    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
     restauth_password_iterations 1000;
---- config
-    location /auth/ { restauth_api; }
 --- log_level: info
 --- request
 POST /auth/login/
@@ -220,6 +179,9 @@ POST /auth/login/
 --- more_headers
 Content-Type: application/json
 --- response_body_like: "user": \{"pk": 4, "username": "dave"
+--- redis_after
+HGET restauth:user:4 password =~ \Apbkdf2_sha256\$1000\$[^\$]+\$[A-Za-z0-9+/]{43}=\z
+HGET restauth:user:4 password !~ fixturesalt4
 --- error_log
 upgraded password hash of user 4
 --- no_error_log
@@ -229,12 +191,8 @@ django-legacy-pw
 
 === TEST 11: mandatory verification refuses an unverified address after the password matched
 --- http_config
-    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
     restauth_password_iterations 1000;
     restauth_email_verification mandatory;
---- config
-    location /auth/ { restauth_api; }
 --- request
 POST /auth/login/
 {"username": "heidi", "password": "Heidi-Pass-2024"}
@@ -248,14 +206,10 @@ Content-Type: application/json
 
 === TEST 12: cookies are set when configured
 --- http_config
-    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
     restauth_password_iterations 1000;
     restauth_cookie_access access_token;
     restauth_cookie_refresh refresh_token;
     restauth_cookie_refresh_path /auth/token/refresh/;
---- config
-    location /auth/ { restauth_api; }
 --- request
 POST /auth/login/
 {"username": "alice", "password": "Alice-Pass-2024"}
@@ -268,11 +222,6 @@ qr{Set-Cookie: access_token=eyJ[^;]+; expires=[^;]+ GMT; Max-Age=300; Path=/; Ht
 
 
 === TEST 13: a client leaving while its password hashes frees the call when the job ends
---- http_config
-    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
---- config
-    location /auth/ { restauth_api; }
 --- request
 POST /auth/login/
 {"username": "nobody-here", "password": "whatever-it-is"}
@@ -294,19 +243,16 @@ restauth: job for a finished request completed
 === TEST 14: Redis down: login, logout and password change answer 503 JSON
 --- http_config
     restauth_redis 127.0.0.1:19098;
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
---- config
-    location /auth/ { restauth_api; }
 --- request eval
 [
 "POST /auth/login/\n{\"username\": \"alice\", \"password\": \"Alice-Pass-2024\"}",
-"POST /auth/logout/\n{\"refresh\": \"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoicmVmcmVzaCIsImV4cCI6NDEwMjQ0NDgwMCwiaWF0IjoxNzAwMDAwMDAwLCJqdGkiOiJhMWExYTFhMWExYTFhMWExYTFhMWExYTFhMWExYTFhMSIsInVzZXJfaWQiOjEsInNpZCI6ImFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhIn0.lW0vPm4iZUJ2KFGt4pTJkHrOJeWXNEzmoXaQ7xoQYyA\"}",
+"POST /auth/logout/\n{\"refresh\": \"$::T{ALICE_REFRESH}\"}",
 "POST /auth/password/change/\n{\"new_password1\": \"Brand-New-Pass-1\", \"new_password2\": \"Brand-New-Pass-1\"}",
 "POST /auth/registration/\n{\"username\": \"nora\", \"email\": \"nora\@example.com\", \"password1\": \"Quite-Long-Pass-7\", \"password2\": \"Quite-Long-Pass-7\"}",
 ]
---- more_headers
-Content-Type: application/json
-Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjo0MTAyNDQ0ODAwLCJpYXQiOjE3MDAwMDAwMDAsImp0aSI6IjAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDA1IiwidXNlcl9pZCI6NSwic2lkIjoiZWVlZWVlZWVlZWVlZWVlZWVlZWVlZWVlZWVlZWVlZWUiLCJ1c2VybmFtZSI6ImVyaW4iLCJlbWFpbCI6ImVyaW5AZXhhbXBsZS5jb20ifQ.Lan_e6oYFU_krL_CD33agzQMnCR5XxXenLAZkjnrF_A
+--- more_headers eval
+"Content-Type: application/json
+Authorization: Bearer $::T{ERIN_ACCESS}"
 --- error_code eval
 [503, 503, 503, 503]
 --- response_headers eval
@@ -318,3 +264,5 @@ qq({"detail": "Service temporarily unavailable, try again later."}),
 qq({"detail": "Service temporarily unavailable, try again later."}),
 qq({"detail": "Service temporarily unavailable, try again later."}),
 ]
+--- error_log
+restauth: redis is unavailable

@@ -1,6 +1,8 @@
 # POST /auth/logout/: revokes the refresh token's session (body or cookie),
 # "all": true revokes every session, cookies are cleared on every answer.
 use Test::Nginx::Socket 'no_plan';
+use lib 't';
+use RestauthTest;
 
 no_shuffle();
 run_tests();
@@ -8,15 +10,10 @@ run_tests();
 __DATA__
 
 === TEST 1: logout revokes the session; the same token is then blacklisted
---- http_config
-    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
---- config
-    location /auth/ { restauth_api; }
 --- request eval
 [
-"POST /auth/logout/\n{\"refresh\": \"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoicmVmcmVzaCIsImV4cCI6NDEwMjQ0NDgwMCwiaWF0IjoxNzAwMDAwMDAwLCJqdGkiOiJmMWYxZjFmMWYxZjFmMWYxZjFmMWYxZjFmMWYxZjFmMSIsInVzZXJfaWQiOjYsInNpZCI6ImZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmIn0.NiHJxHPHZJITIpwcpOaHdwF1KtGCTmcLWjZ6YcxG5-k\"}",
-"POST /auth/logout\n{\"refresh\": \"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoicmVmcmVzaCIsImV4cCI6NDEwMjQ0NDgwMCwiaWF0IjoxNzAwMDAwMDAwLCJqdGkiOiJmMWYxZjFmMWYxZjFmMWYxZjFmMWYxZjFmMWYxZjFmMSIsInVzZXJfaWQiOjYsInNpZCI6ImZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmIn0.NiHJxHPHZJITIpwcpOaHdwF1KtGCTmcLWjZ6YcxG5-k\"}",
+"POST /auth/logout/\n{\"refresh\": \"$::T{FRANK_REFRESH}\"}",
+"POST /auth/logout\n{\"refresh\": \"$::T{FRANK_REFRESH}\"}",
 ]
 --- more_headers
 Content-Type: application/json
@@ -31,17 +28,12 @@ qq({"detail": "Token is blacklisted"}),
 
 
 === TEST 2: missing, invalid and wrong-type refresh tokens
---- http_config
-    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
---- config
-    location /auth/ { restauth_api; }
 --- request eval
 [
 "POST /auth/logout/\n{}",
 "POST /auth/logout/\n{\"refresh\": \"garbage\"}",
-"POST /auth/logout/\n{\"refresh\": \"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjo0MTAyNDQ0ODAwLCJpYXQiOjE3MDAwMDAwMDAsImp0aSI6IjAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAxIiwidXNlcl9pZCI6MSwic2lkIjoiYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWEiLCJ1c2VybmFtZSI6ImFsaWNlIiwiZW1haWwiOiJhbGljZUBleGFtcGxlLmNvbSJ9.QuKrEf53Fz7GU3YFTZfxzn97xJczX9b3_SaQ-B4amvk\"}",
-"POST /auth/logout/\n{\"refresh\": \"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoicmVmcmVzaCIsImV4cCI6MTAwMDAwMDAwMCwiaWF0IjoxNzAwMDAwMDAwLCJqdGkiOiJhMWExYTFhMWExYTFhMWExYTFhMWExYTFhMWExYTFhMSIsInVzZXJfaWQiOjEsInNpZCI6ImFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhIn0.REMrdIlQu1MLqxtz8PuVEUM4o-ycmPkwPL2LnmLLpNQ\"}",
+"POST /auth/logout/\n{\"refresh\": \"$::T{ALICE_ACCESS}\"}",
+"POST /auth/logout/\n{\"refresh\": \"$::T{REFRESH_EXPIRED}\"}",
 ]
 --- more_headers
 Content-Type: application/json
@@ -57,39 +49,70 @@ qq({"detail": "Token is invalid or expired"}),
 
 
 
-=== TEST 3: "all": true revokes every session of the user
+=== TEST 3: "all": true revokes every session of the user: the other sessions' tokens stop working
+Frank's session f3 is alive before (its refresh token verifies, its access
+token passes restauth_check_session); after logout with "all" from session f2
+neither works, nor does f2's own refresh token, and Redis holds no session of
+user 6.
 --- http_config
-    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
+    server {
+        listen 127.0.0.1:19085;
+        location / { return 200 "uid=$http_x_auth_user_id\n"; }
+    }
 --- config
     location /auth/ { restauth_api; }
+    location /app/ {
+        restauth_protect on;
+        restauth_check_session on;
+        proxy_pass http://127.0.0.1:19085;
+    }
 --- log_level: info
---- request
-POST /auth/logout/
-{"refresh": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoicmVmcmVzaCIsImV4cCI6NDEwMjQ0NDgwMCwiaWF0IjoxNzAwMDAwMDAwLCJqdGkiOiJmMmYyZjJmMmYyZjJmMmYyZjJmMmYyZjJmMmYyZjJmMiIsInVzZXJfaWQiOjYsInNpZCI6ImYyZjJmMmYyZjJmMmYyZjJmMmYyZjJmMmYyZjJmMmYyIn0.IRnpUd-05omunEVNpU4kaK7567znJn3vWaQ8pZj7gmw", "all": true}
---- more_headers
-Content-Type: application/json
---- response_body chomp
-{"detail": "Successfully logged out."}
---- error_log
-all sessions of user 6 revoked
+--- request eval
+[
+"POST /auth/token/verify/\n{\"token\": \"$::T{FRANK_REFRESH_3}\"}",
+"GET /app/page",
+"POST /auth/logout/\n{\"refresh\": \"$::T{FRANK_REFRESH_ALL}\", \"all\": true}",
+"POST /auth/token/refresh/\n{\"refresh\": \"$::T{FRANK_REFRESH_3}\"}",
+"GET /app/page",
+"POST /auth/token/refresh/\n{\"refresh\": \"$::T{FRANK_REFRESH_ALL}\"}",
+]
+--- more_headers eval
+[
+"Content-Type: application/json",
+"Authorization: Bearer $::T{FRANK_ACCESS_3}",
+"Content-Type: application/json",
+"Content-Type: application/json",
+"Authorization: Bearer $::T{FRANK_ACCESS_3}",
+"Content-Type: application/json",
+]
+--- error_code eval
+[200, 200, 200, 401, 401, 401]
+--- response_body_like eval
+[
+qr/^\{\}$/,
+qr/^uid=6$/,
+qr/^\{"detail": "Successfully logged out."\}$/,
+qr/^\{"detail": "Token is blacklisted", "code": "token_not_valid"\}$/,
+qr/"code": "token_not_valid"/,
+qr/^\{"detail": "Token is blacklisted", "code": "token_not_valid"\}$/,
+]
+--- redis_after
+SCARD restauth:user:6:sessions => 0
+EXISTS restauth:session:f3f3f3f3f3f3f3f3f3f3f3f3f3f3f3f3 => 0
+EXISTS restauth:session:f2f2f2f2f2f2f2f2f2f2f2f2f2f2f2f2 => 0
 
 
 
 === TEST 4: the refresh cookie is read and both cookies are cleared
 --- http_config
-    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
     restauth_cookie_access access_token;
     restauth_cookie_refresh refresh_token;
     restauth_cookie_refresh_path /auth/;
---- config
-    location /auth/ { restauth_api; }
 --- request
 POST /auth/logout/
---- more_headers
-X-CSRFToken: 0123456789abcdef
-Cookie: csrftoken=0123456789abcdef; refresh_token=eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoicmVmcmVzaCIsImV4cCI6NDEwMjQ0NDgwMCwiaWF0IjoxNzAwMDAwMDAwLCJqdGkiOiJiMWIxYjFiMWIxYjFiMWIxYjFiMWIxYjFiMWIxYjFiMSIsInVzZXJfaWQiOjIsInNpZCI6ImJiYmJiYmJiYmJiYmJiYmJiYmJiYmJiYmJiYmJiYmJiIn0.uOJ8twiNfWtbSLDi9dJUtEOPbDQNEqp0hrXEcDKxEIw
+--- more_headers eval
+"X-CSRFToken: 0123456789abcdef
+Cookie: csrftoken=0123456789abcdef; refresh_token=$::T{BOB_REFRESH}"
 --- response_body chomp
 {"detail": "Successfully logged out."}
 --- raw_response_headers_like eval
@@ -99,11 +122,7 @@ qr{Set-Cookie: access_token=""; expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0
 
 === TEST 5: cookies are cleared on errors too
 --- http_config
-    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
     restauth_cookie_access access_token;
---- config
-    location /auth/ { restauth_api; }
 --- request
 POST /auth/logout/
 --- error_code: 401

@@ -1,6 +1,14 @@
 # restauth_token_mode opaque: DRF's TokenAuthentication ("Authorization:
 # Token <key>"), login answering {"key": ...}, keys stored hashed.
 use Test::Nginx::Socket 'no_plan';
+use lib 't';
+use RestauthTest;
+
+# Every block runs in opaque mode, with Redis and without a JWT key.
+$RestauthTest::HttpConfig = <<'_EOC_';
+    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    restauth_token_mode opaque;
+_EOC_
 
 no_shuffle();
 run_tests();
@@ -9,11 +17,7 @@ __DATA__
 
 === TEST 1: login answers a 40-hex key
 --- http_config
-    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
     restauth_password_iterations 1000;
-    restauth_token_mode opaque;
---- config
-    location /auth/ { restauth_api; }
 --- request
 POST /auth/login/
 {"username": "alice", "password": "Alice-Pass-2024"}
@@ -24,15 +28,10 @@ Content-Type: application/json
 
 
 === TEST 2: authentication errors as DRF words them
---- http_config
-    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
-    restauth_token_mode opaque;
---- config
-    location /auth/ { restauth_api; }
 --- request eval
 ["GET /auth/user/", "GET /auth/user/", "GET /auth/user/", "GET /auth/user/", "GET /auth/user/"]
 --- more_headers eval
-["", "Authorization: Token", "Authorization: Token a b", "Authorization: Token 0000000000000000000000000000000000000000", "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjo0MTAyNDQ0ODAwLCJpYXQiOjE3MDAwMDAwMDAsImp0aSI6IjAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAxIiwidXNlcl9pZCI6MSwic2lkIjoiYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWEiLCJ1c2VybmFtZSI6ImFsaWNlIiwiZW1haWwiOiJhbGljZUBleGFtcGxlLmNvbSJ9.QuKrEf53Fz7GU3YFTZfxzn97xJczX9b3_SaQ-B4amvk"]
+["", "Authorization: Token", "Authorization: Token a b", "Authorization: Token 0000000000000000000000000000000000000000", "Authorization: Bearer $::T{ALICE_ACCESS}"]
 --- error_code eval
 [401, 401, 401, 401, 401]
 --- response_headers eval
@@ -49,11 +48,6 @@ qq({"detail": "Authentication credentials were not provided."}),
 
 
 === TEST 3: JWT endpoints do not exist in opaque mode
---- http_config
-    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
-    restauth_token_mode opaque;
---- config
-    location /auth/ { restauth_api; }
 --- request eval
 ["POST /auth/token/refresh/\n{}", "POST /auth/token/verify/\n{}", "GET /auth/sessions/", "GET /auth/.well-known/jwks.json"]
 --- more_headers
@@ -65,7 +59,6 @@ Content-Type: application/json
 
 === TEST 4: restauth_protect needs JWTs
 --- http_config
-    restauth_token_mode opaque;
     restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
 --- config
     location /app/ { restauth_protect on; }
@@ -76,11 +69,6 @@ restauth_protect verifies JWTs and cannot be used with "restauth_token_mode opaq
 
 
 === TEST 5: a stored key authenticates; an inactive user's key does not
---- http_config
-    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
-    restauth_token_mode opaque;
---- config
-    location /auth/ { restauth_api; }
 --- request eval
 ["GET /auth/user/", "GET /auth/user/"]
 --- more_headers eval
@@ -96,11 +84,6 @@ qq({"detail": "User inactive or deleted."}),
 
 
 === TEST 6: logout deletes the presented key
---- http_config
-    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
-    restauth_token_mode opaque;
---- config
-    location /auth/ { restauth_api; }
 --- request eval
 ["GET /auth/user/", "POST /auth/logout/", "GET /auth/user/", "POST /auth/logout/"]
 --- more_headers

@@ -5,6 +5,8 @@
 # 20 -> MjA, 21 -> MjE, 22 -> MjI, 26 -> MjY.  A full request -> mail ->
 # confirm round trip is in tests/integration/registration_race.sh.
 use Test::Nginx::Socket 'no_plan';
+use lib 't';
+use RestauthTest;
 
 no_shuffle();
 run_tests();
@@ -13,11 +15,7 @@ __DATA__
 
 === TEST 1: a known address gets a mail; the answer is always the same
 --- http_config
-    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
     restauth_password_iterations 1000;
---- config
-    location /auth/ { restauth_api; }
 --- request
 POST /auth/password/reset/
 {"email": "Alice@EXAMPLE.com"}
@@ -28,20 +26,22 @@ Content-Type: application/json
 Content-Type: application/json
 --- response_body chomp
 {"detail": "Password reset e-mail has been sent."}
---- error_log
-queued password_reset mail for user 1
---- no_error_log
-[error]
+--- redis_before
+DEL restauth:mail
+--- redis_after
+XLEN restauth:mail => 1
+XRANGE restauth:mail - + =~ \Ato=alice@example\.com$
+XRANGE restauth:mail - + =~ ^subject=Password reset$
+XRANGE restauth:mail - + =~ ^kind=password_reset$
+XRANGE restauth:mail - + =~ ^uid=MQ$
+XRANGE restauth:mail - + =~ ^uid: MQ\ntoken: ([\w-]{43})\n.*^token=\1\z
+EVAL "local n = 0 for _, k in ipairs(redis.call('KEYS', ARGV[1])) do if redis.call('HGET', k, 'user_id') == ARGV[2] then n = n + 1 end end return n" 0 restauth:reset:* 1 => 1
 
 
 
 === TEST 2: unknown, inactive and unusable-password addresses answer alike, without a mail
 --- http_config
-    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
     restauth_password_iterations 1000;
---- config
-    location /auth/ { restauth_api; }
 --- request eval
 [
 "POST /auth/password/reset/\n{\"email\": \"nobody\@example.com\"}",
@@ -58,6 +58,10 @@ qq({"detail": "Password reset e-mail has been sent."}),
 qq({"detail": "Password reset e-mail has been sent."}),
 qq({"detail": "Password reset e-mail has been sent."}),
 ]
+--- redis_before
+DEL restauth:mail
+--- redis_after
+XLEN restauth:mail => 0
 --- no_error_log
 queued password_reset
 [error]
@@ -66,12 +70,8 @@ queued password_reset
 
 === TEST 3: without the trailing slash, form-encoded
 --- http_config
-    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
     restauth_password_iterations 1000;
     restauth_password_reset_url "https://app.example.com/reset/{uid}/{token}";
---- config
-    location /auth/ { restauth_api; }
 --- request
 POST /auth/password/reset
 email=bob%40example.com
@@ -80,17 +80,18 @@ Content-Type: application/x-www-form-urlencoded
 --- error_code: 200
 --- response_body chomp
 {"detail": "Password reset e-mail has been sent."}
---- error_log
-queued password_reset mail for user 2
+--- redis_before
+DEL restauth:mail
+--- redis_after
+XLEN restauth:mail => 1
+XRANGE restauth:mail - + =~ \Ato=bob@example\.com$
+XRANGE restauth:mail - + =~ ^kind=password_reset$
+XRANGE restauth:mail - + =~ ^uid=Mg$
+XRANGE restauth:mail - + =~ ^https://app\.example\.com/reset/Mg/([\w-]{43})$.*^token=\1\z
 
 
 
 === TEST 4: e-mail required, not blank, valid
---- http_config
-    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
---- config
-    location /auth/ { restauth_api; }
 --- request eval
 [
 "POST /auth/password/reset/\n{}",
@@ -113,11 +114,6 @@ qq({"email": ["This field may not be null."]}),
 
 
 === TEST 5: confirm: every missing field at once, in the serializer's order
---- http_config
-    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
---- config
-    location /auth/ { restauth_api; }
 --- request eval
 [
 "POST /auth/password/reset/confirm/\n{}",
@@ -136,11 +132,6 @@ qq({"new_password2": ["This field is required."], "uid": ["This field may not be
 
 
 === TEST 6: confirm: a uid that is not an existing user comes before anything else
---- http_config
-    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
---- config
-    location /auth/ { restauth_api; }
 --- request eval
 [
 "POST /auth/password/reset/confirm/\n{\"uid\": \"!!\", \"token\": \"fixture-reset-tina\", \"new_password1\": \"a\", \"new_password2\": \"b\"}",
@@ -163,11 +154,6 @@ qq({"uid": ["Invalid value"]}),
 
 
 === TEST 7: confirm: unknown, expired, someone else's, and stale (password changed since) tokens
---- http_config
-    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
---- config
-    location /auth/ { restauth_api; }
 --- request eval
 [
 "POST /auth/password/reset/confirm/\n{\"uid\": \"MjI\", \"token\": \"no-such-token\", \"new_password1\": \"a\", \"new_password2\": \"b\"}",
@@ -191,11 +177,7 @@ qq({"token": ["Invalid value"]}),
 
 === TEST 8: confirm: mismatch (U+2019) and validators with the user's attributes, under new_password2
 --- http_config
-    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
     restauth_password_iterations 1000;
---- config
-    location /auth/ { restauth_api; }
 --- request eval
 [
 "POST /auth/password/reset/confirm/\n{\"uid\": \"MjI\", \"token\": \"fixture-reset-tina\", \"new_password1\": \"Tina-New-2024\", \"new_password2\": \"Tina-New-2025\"}",
@@ -215,17 +197,14 @@ qq({"new_password2": ["The password is too similar to the email address."]}),
 qq({"new_password1": ["Ensure this field has no more than 128 characters."]}),
 ]
 --- no_error_log
+[error]
 password reset for user
 
 
 
 === TEST 9: confirm: the password is reset, the token works once, the new password logs in
 --- http_config
-    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
     restauth_password_iterations 1000;
---- config
-    location /auth/ { restauth_api; }
 --- request eval
 [
 "POST /auth/password/reset/confirm/\n{\"uid\": \"MjA\", \"token\": \"fixture-reset-rita\", \"new_password1\": \"Rita-New-Pass-2025\", \"new_password2\": \"Rita-New-Pass-2025\"}",
@@ -250,40 +229,36 @@ Rita-New-Pass-2025
 
 
 
-=== TEST 10: a reset revokes every session of the user
+=== TEST 10: a reset revokes every session of the user: their refresh tokens are blacklisted and refused
 --- http_config
-    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
     restauth_password_iterations 1000;
---- config
-    location /auth/ { restauth_api; }
 --- request eval
 [
-"POST /auth/token/verify/\n{\"token\": \"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoicmVmcmVzaCIsImV4cCI6NDEwMjQ0NDgwMCwiaWF0IjoxNzAwMDAwMDAwLCJqdGkiOiJhNmE2YTZhNmE2YTZhNmE2YTZhNmE2YTZhNmE2YTZhNiIsInVzZXJfaWQiOjI2LCJzaWQiOiIyNjI2MjYyNjI2MjYyNjI2MjYyNjI2MjYyNjI2MjYyNiJ9.ZH-Yq6gLRb2wRbQ0txpNsP8avFa0t5SvYr0-gnr6hfM\"}",
+"POST /auth/token/verify/\n{\"token\": \"$::T{XENA_REFRESH_26}\"}",
 "POST /auth/password/reset/confirm/\n{\"uid\": \"MjY\", \"token\": \"fixture-reset-xena\", \"new_password1\": \"Xena-New-Pass-2025\", \"new_password2\": \"Xena-New-Pass-2025\"}",
-"POST /auth/token/verify/\n{\"token\": \"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoicmVmcmVzaCIsImV4cCI6NDEwMjQ0NDgwMCwiaWF0IjoxNzAwMDAwMDAwLCJqdGkiOiJhNmE2YTZhNmE2YTZhNmE2YTZhNmE2YTZhNmE2YTZhNiIsInVzZXJfaWQiOjI2LCJzaWQiOiIyNjI2MjYyNjI2MjYyNjI2MjYyNjI2MjYyNjI2MjYyNiJ9.ZH-Yq6gLRb2wRbQ0txpNsP8avFa0t5SvYr0-gnr6hfM\"}",
-"POST /auth/token/verify/\n{\"token\": \"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoicmVmcmVzaCIsImV4cCI6NDEwMjQ0NDgwMCwiaWF0IjoxNzAwMDAwMDAwLCJqdGkiOiJhN2E3YTdhN2E3YTdhN2E3YTdhN2E3YTdhN2E3YTdhNyIsInVzZXJfaWQiOjI2LCJzaWQiOiIyNzI3MjcyNzI3MjcyNzI3MjcyNzI3MjcyNzI3MjcyNyJ9.sdXXIpPQO6HTq7VoFkcLo4L2gCG2HvBXtSurpv42wVw\"}",
+"POST /auth/token/verify/\n{\"token\": \"$::T{XENA_REFRESH_26}\"}",
+"POST /auth/token/verify/\n{\"token\": \"$::T{XENA_REFRESH_27}\"}",
+"POST /auth/token/refresh/\n{\"refresh\": \"$::T{XENA_REFRESH_27}\"}",
 ]
 --- more_headers
 Content-Type: application/json
 --- error_code eval
-[200, 200, 400, 400]
+[200, 200, 400, 400, 401]
 --- response_body eval
 [
 "{}",
 qq({"detail": "Password has been reset with the new password."}),
 qq({"non_field_errors": ["Token is blacklisted"]}),
 qq({"non_field_errors": ["Token is blacklisted"]}),
+qq({"detail": "Token is blacklisted", "code": "token_not_valid"}),
 ]
+--- redis_after
+SCARD restauth:user:26:sessions => 0
+EXISTS restauth:session:26262626262626262626262626262626 restauth:session:27272727272727272727272727272727 => 0
 
 
 
 === TEST 11: other methods are refused with 405
---- http_config
-    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
---- config
-    location /auth/ { restauth_api; }
 --- request eval
 ["GET /auth/password/reset/", "PUT /auth/password/reset/confirm"]
 --- error_code eval

@@ -3,6 +3,8 @@
 # users:next_id).  Mandatory verification: t/api_verify_email.t.  The
 # concurrent-registration race: tests/integration/registration_race.sh.
 use Test::Nginx::Socket 'no_plan';
+use lib 't';
+use RestauthTest;
 
 no_shuffle();
 run_tests();
@@ -11,11 +13,7 @@ __DATA__
 
 === TEST 1: registration (optional verification) answers 201 like login, and queues a verification mail
 --- http_config
-    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
     restauth_password_iterations 1000;
---- config
-    location /auth/ { restauth_api; }
 --- request
 POST /auth/registration/
 {"username": "newuser1", "email": "NewUser1@Example.COM", "password1": "Newuser-Pass-2024", "password2": "Newuser-Pass-2024"}
@@ -25,6 +23,15 @@ Content-Type: application/json
 --- response_headers
 Content-Type: application/json
 --- response_body_like: ^\{"access": "eyJ[\w-]+\.[\w-]+\.[\w-]+", "refresh": "eyJ[\w-]+\.[\w-]+\.[\w-]+", "user": \{"pk": \d+, "username": "newuser1", "email": "NewUser1@example.com", "first_name": "", "last_name": ""\}\}$
+--- redis_before
+DEL restauth:mail
+--- redis_after
+XLEN restauth:mail => 1
+XRANGE restauth:mail - + =~ \Ato=NewUser1@example\.com$
+XRANGE restauth:mail - + =~ ^subject=Confirm your e-mail address$
+XRANGE restauth:mail - + =~ ^kind=email_verification$
+XRANGE restauth:mail - + =~ ^key: ([\w-]{43})$.*^key=\1\z
+EVAL "local n = 0 for _, k in ipairs(redis.call('KEYS', ARGV[1])) do if redis.call('HGET', k, ARGV[2]) == ARGV[3] then n = n + 1 end end return n" 0 restauth:verify:* email NewUser1@example.com => 1
 --- error_log eval
 [qr/registered user \d+/, qr/queued email_verification mail for user \d+/]
 --- no_error_log
@@ -35,11 +42,7 @@ Newuser-Pass-2024
 
 === TEST 2: the new user logs in, by e-mail, case-insensitively
 --- http_config
-    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
     restauth_password_iterations 1000;
---- config
-    location /auth/ { restauth_api; }
 --- request
 POST /auth/login/
 {"email": "newuser1@EXAMPLE.com", "password": "Newuser-Pass-2024"}
@@ -52,12 +55,8 @@ Content-Type: application/json
 
 === TEST 3: without the trailing slash, form-encoded, verification off: no mail
 --- http_config
-    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
     restauth_password_iterations 1000;
     restauth_email_verification none;
---- config
-    location /auth/ { restauth_api; }
 --- request
 POST /auth/registration
 username=newuser2&email=newuser2%40example.com&password1=Newuser2-Pass-2024&password2=Newuser2-Pass-2024
@@ -65,6 +64,11 @@ username=newuser2&email=newuser2%40example.com&password1=Newuser2-Pass-2024&pass
 Content-Type: application/x-www-form-urlencoded
 --- error_code: 201
 --- response_body_like: ^\{"access": "eyJ[\w-]+\.[\w-]+\.[\w-]+", "refresh": "eyJ[\w-]+\.[\w-]+\.[\w-]+", "user": \{"pk": \d+, "username": "newuser2", "email": "newuser2@example.com", "first_name": "", "last_name": ""\}\}$
+--- redis_before
+DEL restauth:mail
+--- redis_after
+XLEN restauth:mail => 0
+HGET restauth:users:by_email newuser2@example.com =~ \A\d+\z
 --- error_log eval
 qr/registered user \d+/
 --- no_error_log
@@ -75,12 +79,8 @@ queued email_verification
 
 === TEST 4: token cookies are set as at login; stale credentials are ignored
 --- http_config
-    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
     restauth_password_iterations 1000;
     restauth_cookie_access rauth_access;
---- config
-    location /auth/ { restauth_api; }
 --- request
 POST /auth/registration/
 {"username": "newuser3", "email": "newuser3@example.com", "password1": "Newuser3-Pass-2024", "password2": "Newuser3-Pass-2024"}
@@ -97,11 +97,7 @@ Set-Cookie: rauth_access=eyJ[\w-]+\.[\w-]+\.[\w-]+; expires=.+; Max-Age=300; Pat
 
 === TEST 5: required and blank fields, all at once, in the serializer's field order
 --- http_config
-    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
     restauth_password_iterations 1000;
---- config
-    location /auth/ { restauth_api; }
 --- request eval
 [
 "POST /auth/registration/\n{}",
@@ -123,11 +119,7 @@ qq({"username": ["This field may not be null."], "password2": ["This field is re
 
 === TEST 6: taken username and e-mail (case-insensitive) and password validators, reported together
 --- http_config
-    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
     restauth_password_iterations 1000;
---- config
-    location /auth/ { restauth_api; }
 --- request eval
 [
 "POST /auth/registration/\n{\"username\": \"ALICE\", \"email\": \"Bob\@EXAMPLE.com\", \"password1\": \"Zq\", \"password2\": \"Zq\"}",
@@ -145,17 +137,14 @@ qq({"username": ["A user with that username already exists."], "email": ["A user
 qq({"email": ["A user is already registered with this e-mail address."]}),
 ]
 --- no_error_log
+[error]
 registered user
 
 
 
 === TEST 7: malformed username and e-mail, common and numeric password
 --- http_config
-    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
     restauth_password_iterations 1000;
---- config
-    location /auth/ { restauth_api; }
 --- request eval
 [
 "POST /auth/registration/\n{\"username\": \"bad name!\", \"email\": \"not-an-email\", \"password1\": \"12345678\", \"password2\": \"12345678\"}",
@@ -175,11 +164,7 @@ qq({"username": ["Ensure this field has no more than 150 characters."]}),
 
 === TEST 8: the two passwords differ (ASCII apostrophe, unlike password change)
 --- http_config
-    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
     restauth_password_iterations 1000;
---- config
-    location /auth/ { restauth_api; }
 --- request
 POST /auth/registration/
 {"username": "newuser4", "email": "newuser4@example.com", "password1": "Newuser4-Pass-2024", "password2": "Newuser4-Pass-2025"}
@@ -189,17 +174,14 @@ Content-Type: application/json
 --- response_body chomp
 {"non_field_errors": ["The two password fields didn't match."]}
 --- no_error_log
+[error]
 registered user
 
 
 
 === TEST 9: a password too similar to the username or the e-mail address; nothing is written
 --- http_config
-    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
     restauth_password_iterations 1000;
---- config
-    location /auth/ { restauth_api; }
 --- request eval
 [
 "POST /auth/registration/\n{\"username\": \"jonathanquill\", \"email\": \"jq\@example.com\", \"password1\": \"jonathanquill7\", \"password2\": \"jonathanquill7\"}",
@@ -217,17 +199,14 @@ qq({"non_field_errors": ["The password is too similar to the email address."]}),
 qq({"non_field_errors": ["Unable to log in with provided credentials."]}),
 ]
 --- no_error_log
+[error]
 registered user
 
 
 
 === TEST 10: a name freed from a failed attempt registers fine afterwards
 --- http_config
-    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
     restauth_password_iterations 1000;
---- config
-    location /auth/ { restauth_api; }
 --- request
 POST /auth/registration/
 {"username": "jonathanquill", "email": "jq@example.com", "password1": "Quill-Pass-2024", "password2": "Quill-Pass-2024"}
@@ -239,11 +218,6 @@ Content-Type: application/json
 
 
 === TEST 11: other methods are refused with 405
---- http_config
-    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
---- config
-    location /auth/ { restauth_api; }
 --- request
 GET /auth/registration/
 --- error_code: 405

@@ -5,6 +5,8 @@
 # since-changed address) and zoe (28, expired).  Mail contents are checked by
 # tests/integration/registration_race.sh.
 use Test::Nginx::Socket 'no_plan';
+use lib 't';
+use RestauthTest;
 
 no_shuffle();
 run_tests();
@@ -12,11 +14,6 @@ run_tests();
 __DATA__
 
 === TEST 1: key required, not blank
---- http_config
-    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
---- config
-    location /auth/ { restauth_api; }
 --- request eval
 [
 "POST /auth/registration/verify-email/\n{}",
@@ -35,11 +32,6 @@ qq({"key": ["This field may not be blank."]}),
 
 
 === TEST 2: unknown, expired, and changed-address keys are not found
---- http_config
-    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
---- config
-    location /auth/ { restauth_api; }
 --- request eval
 [
 "POST /auth/registration/verify-email/\n{\"key\": \"no-such-key\"}",
@@ -63,12 +55,8 @@ qr/"user": \{"pk": 24, "username": "vera"/,
 
 === TEST 3: mandatory verification: registration sends a mail instead of tokens
 --- http_config
-    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
     restauth_password_iterations 1000;
     restauth_email_verification mandatory;
---- config
-    location /auth/ { restauth_api; }
 --- request
 POST /auth/registration/
 {"username": "mandy", "email": "mandy@example.com", "password1": "Mandy-Pass-2024", "password2": "Mandy-Pass-2024"}
@@ -77,21 +65,23 @@ Content-Type: application/json
 --- error_code: 201
 --- response_body chomp
 {"detail": "Verification e-mail sent."}
+--- redis_before
+DEL restauth:mail
+--- redis_after
+XLEN restauth:mail => 1
+XRANGE restauth:mail - + =~ \Ato=mandy@example\.com$
+XRANGE restauth:mail - + =~ ^kind=email_verification$
+XRANGE restauth:mail - + =~ ^key: ([\w-]{43})$.*^key=\1\z
+EVAL "local n = 0 for _, k in ipairs(redis.call('KEYS', ARGV[1])) do if redis.call('HGET', k, ARGV[2]) == ARGV[3] then n = n + 1 end end return n" 0 restauth:verify:* email mandy@example.com => 1
 --- error_log eval
 qr/queued email_verification mail for user \d+/
---- no_error_log
-[error]
 
 
 
 === TEST 4: mandatory verification: no login until verified; a key works once
 --- http_config
-    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
     restauth_password_iterations 1000;
     restauth_email_verification mandatory;
---- config
-    location /auth/ { restauth_api; }
 --- request eval
 [
 "POST /auth/login/\n{\"username\": \"mandy\", \"password\": \"Mandy-Pass-2024\"}",
@@ -119,11 +109,6 @@ fixture-verify-uma
 
 
 === TEST 5: resend: e-mail required and valid
---- http_config
-    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
---- config
-    location /auth/ { restauth_api; }
 --- request eval
 [
 "POST /auth/registration/resend-email/\n{}",
@@ -145,11 +130,7 @@ qq({"email": ["Enter a valid email address."]}),
 
 === TEST 6: resend: an unverified address gets a new mail
 --- http_config
-    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
     restauth_email_verify_url "https://app.example.com/verify/{key}";
---- config
-    location /auth/ { restauth_api; }
 --- request
 POST /auth/registration/resend-email/
 {"email": "ZOE@example.com"}
@@ -158,17 +139,21 @@ Content-Type: application/json
 --- error_code: 200
 --- response_body chomp
 {"detail": "ok"}
+--- redis_before
+DEL restauth:mail
+--- redis_after
+XLEN restauth:mail => 1
+XRANGE restauth:mail - + =~ \Ato=zoe@example\.com$
+XRANGE restauth:mail - + =~ ^subject=Confirm your e-mail address$
+XRANGE restauth:mail - + =~ ^kind=email_verification$
+XRANGE restauth:mail - + =~ ^https://app\.example\.com/verify/([\w-]{43})$.*^key=\1\z
+EVAL "local n = 0 for _, k in ipairs(redis.call('KEYS', ARGV[1])) do if redis.call('HGET', k, ARGV[2]) == ARGV[3] then n = n + 1 end end return n" 0 restauth:verify:* user_id 28 => 1
 --- error_log
 queued email_verification mail for user 28
 
 
 
 === TEST 7: resend: unknown and verified addresses answer alike, without a mail; no trailing slash
---- http_config
-    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
---- config
-    location /auth/ { restauth_api; }
 --- request eval
 [
 "POST /auth/registration/resend-email\nemail=nobody%40example.com",
@@ -185,6 +170,10 @@ qq({"detail": "ok"}),
 qq({"detail": "ok"}),
 qq({"detail": "ok"}),
 ]
+--- redis_before
+DEL restauth:mail
+--- redis_after
+XLEN restauth:mail => 0
 --- no_error_log
 queued email_verification
 [error]
@@ -192,11 +181,6 @@ queued email_verification
 
 
 === TEST 8: other methods are refused with 405
---- http_config
-    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
---- config
-    location /auth/ { restauth_api; }
 --- request eval
 ["GET /auth/registration/verify-email/", "DELETE /auth/registration/resend-email"]
 --- error_code eval

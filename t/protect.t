@@ -1,6 +1,8 @@
 # restauth_protect in front of an upstream that echoes the identity headers
 # it received.  underscores_in_headers is on so look-alike names reach us.
 use Test::Nginx::Socket 'no_plan';
+use lib 't';
+use RestauthTest;
 
 no_shuffle();
 run_tests();
@@ -10,7 +12,6 @@ __DATA__
 === TEST 1: a valid token reaches the upstream as headers
 --- http_config
     underscores_in_headers on;
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
     server {
         listen 127.0.0.1:19085;
         location / { return 200 "uid=$http_x_auth_user_id name=$http_x_auth_username email=$http_x_auth_email\n"; }
@@ -22,18 +23,15 @@ __DATA__
     }
 --- request
 GET /app/page
---- more_headers
-Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjo0MTAyNDQ0ODAwLCJpYXQiOjE3MDAwMDAwMDAsImp0aSI6IjAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAxIiwidXNlcl9pZCI6MSwic2lkIjoiYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWEiLCJ1c2VybmFtZSI6ImFsaWNlIiwiZW1haWwiOiJhbGljZUBleGFtcGxlLmNvbSJ9.QuKrEf53Fz7GU3YFTZfxzn97xJczX9b3_SaQ-B4amvk
+--- more_headers eval
+"Authorization: Bearer $::T{ALICE_ACCESS}"
 --- response_body
 uid=1 name=alice email=alice@example.com
---- no_error_log
-[error]
 
 
 
 === TEST 2: no token is a 401 JSON with a Bearer challenge
 --- http_config
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
     server {
         listen 127.0.0.1:19085;
         location / { return 200 "upstream reached\n"; }
@@ -56,7 +54,6 @@ WWW-Authenticate: Bearer realm="api"
 
 === TEST 3: expired, tampered, wrong-key and alg-none tokens
 --- http_config
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
     server {
         listen 127.0.0.1:19085;
         location / { return 200 "upstream reached\n"; }
@@ -70,10 +67,10 @@ WWW-Authenticate: Bearer realm="api"
 ["GET /app/a", "GET /app/b", "GET /app/c", "GET /app/d"]
 --- more_headers eval
 [
-"Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjoxMDAwMDAwMDAwLCJpYXQiOjE3MDAwMDAwMDAsImp0aSI6IjAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAxIiwidXNlcl9pZCI6MSwic2lkIjoiYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWEiLCJ1c2VybmFtZSI6ImFsaWNlIiwiZW1haWwiOiJhbGljZUBleGFtcGxlLmNvbSJ9.slv2H9JV6OSt3L4hTXwqU15ZRqsPCuKuskGv59yZLhI",
-"Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjo0MTAyNDQ0ODAwLCJpYXQiOjE3MDAwMDAwMDAsImp0aSI6IjAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAxIiwidXNlcl9pZCI6Miwic2lkIjoiYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWEiLCJ1c2VybmFtZSI6ImFsaWNlIiwiZW1haWwiOiJhbGljZUBleGFtcGxlLmNvbSJ9.QuKrEf53Fz7GU3YFTZfxzn97xJczX9b3_SaQ-B4amvk",
-"Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjo0MTAyNDQ0ODAwLCJpYXQiOjE3MDAwMDAwMDAsImp0aSI6IjAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAxIiwidXNlcl9pZCI6MSwic2lkIjoiYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWEiLCJ1c2VybmFtZSI6ImFsaWNlIiwiZW1haWwiOiJhbGljZUBleGFtcGxlLmNvbSJ9.BJbF1khsSa86JeHbeGH6nQ2RzWruAhRUcT-keHgjvE8",
-"Authorization: Bearer eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjo0MTAyNDQ0ODAwLCJpYXQiOjE3MDAwMDAwMDAsImp0aSI6IjAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAxIiwidXNlcl9pZCI6MSwic2lkIjoiYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWEiLCJ1c2VybmFtZSI6ImFsaWNlIiwiZW1haWwiOiJhbGljZUBleGFtcGxlLmNvbSJ9.",
+"Authorization: Bearer $::T{ALICE_EXPIRED}",
+"Authorization: Bearer $::T{ALICE_TAMPERED}",
+"Authorization: Bearer $::T{ALICE_WRONG_KEY}",
+"Authorization: Bearer $::T{ALICE_ALG_NONE}",
 ]
 --- error_code eval
 [401, 401, 401, 401]
@@ -96,7 +93,6 @@ qq({"detail": "Given token not valid for any token type", "code": "token_not_val
 
 === TEST 4: a refresh token is the wrong type
 --- http_config
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
     server {
         listen 127.0.0.1:19085;
         location / { return 200 "upstream reached\n"; }
@@ -108,8 +104,8 @@ qq({"detail": "Given token not valid for any token type", "code": "token_not_val
     }
 --- request
 GET /app/page
---- more_headers
-Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoicmVmcmVzaCIsImV4cCI6NDEwMjQ0NDgwMCwiaWF0IjoxNzAwMDAwMDAwLCJqdGkiOiJhMWExYTFhMWExYTFhMWExYTFhMWExYTFhMWExYTFhMSIsInVzZXJfaWQiOjEsInNpZCI6ImFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhIn0.lW0vPm4iZUJ2KFGt4pTJkHrOJeWXNEzmoXaQ7xoQYyA
+--- more_headers eval
+"Authorization: Bearer $::T{ALICE_REFRESH}"
 --- error_code: 401
 --- response_body chomp
 {"detail": "Given token not valid for any token type", "code": "token_not_valid", "messages": [{"token_class": "AccessToken", "token_type": "access", "message": "Token has wrong type"}]}
@@ -118,7 +114,6 @@ Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoic
 
 === TEST 5: the access cookie is accepted; the header wins over it
 --- http_config
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
     restauth_cookie_access access_token;
     server {
         listen 127.0.0.1:19085;
@@ -133,8 +128,8 @@ Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoic
 ["GET /app/page", "GET /app/page"]
 --- more_headers eval
 [
-"Cookie: a=b; access_token=eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjo0MTAyNDQ0ODAwLCJpYXQiOjE3MDAwMDAwMDAsImp0aSI6IjAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAxIiwidXNlcl9pZCI6MSwic2lkIjoiYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWEiLCJ1c2VybmFtZSI6ImFsaWNlIiwiZW1haWwiOiJhbGljZUBleGFtcGxlLmNvbSJ9.QuKrEf53Fz7GU3YFTZfxzn97xJczX9b3_SaQ-B4amvk",
-"Cookie: access_token=eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjo0MTAyNDQ0ODAwLCJpYXQiOjE3MDAwMDAwMDAsImp0aSI6IjAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAxIiwidXNlcl9pZCI6MSwic2lkIjoiYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWEiLCJ1c2VybmFtZSI6ImFsaWNlIiwiZW1haWwiOiJhbGljZUBleGFtcGxlLmNvbSJ9.QuKrEf53Fz7GU3YFTZfxzn97xJczX9b3_SaQ-B4amvk\nAuthorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjo0MTAyNDQ0ODAwLCJpYXQiOjE3MDAwMDAwMDAsImp0aSI6IjAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAyIiwidXNlcl9pZCI6Miwic2lkIjoiYmJiYmJiYmJiYmJiYmJiYmJiYmJiYmJiYmJiYmJiYmIiLCJ1c2VybmFtZSI6ImJvYiIsImVtYWlsIjoiYm9iQGV4YW1wbGUuY29tIn0.PU_fNJIcTSAd3H_JEYPdUMOn6iM8-dmeSzQP7yKJzqE",
+"Cookie: a=b; access_token=$::T{ALICE_ACCESS}",
+"Cookie: access_token=$::T{ALICE_ACCESS}\nAuthorization: Bearer $::T{BOB_ACCESS}",
 ]
 --- response_body eval
 ["uid=1\n", "uid=2\n"]
@@ -143,7 +138,6 @@ Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoic
 
 === TEST 6: optional mode lets anonymous requests through, still verifies tokens
 --- http_config
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
     server {
         listen 127.0.0.1:19085;
         location / { return 200 "uid=$http_x_auth_user_id\n"; }
@@ -156,7 +150,7 @@ Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoic
 --- request eval
 ["GET /app/page", "GET /app/page", "GET /app/page"]
 --- more_headers eval
-["", "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjo0MTAyNDQ0ODAwLCJpYXQiOjE3MDAwMDAwMDAsImp0aSI6IjAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAxIiwidXNlcl9pZCI6MSwic2lkIjoiYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWEiLCJ1c2VybmFtZSI6ImFsaWNlIiwiZW1haWwiOiJhbGljZUBleGFtcGxlLmNvbSJ9.QuKrEf53Fz7GU3YFTZfxzn97xJczX9b3_SaQ-B4amvk", "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjoxMDAwMDAwMDAwLCJpYXQiOjE3MDAwMDAwMDAsImp0aSI6IjAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAxIiwidXNlcl9pZCI6MSwic2lkIjoiYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWEiLCJ1c2VybmFtZSI6ImFsaWNlIiwiZW1haWwiOiJhbGljZUBleGFtcGxlLmNvbSJ9.slv2H9JV6OSt3L4hTXwqU15ZRqsPCuKuskGv59yZLhI"]
+["", "Authorization: Bearer $::T{ALICE_ACCESS}", "Authorization: Bearer $::T{ALICE_EXPIRED}"]
 --- error_code eval
 [200, 200, 401]
 --- response_body_like eval
@@ -167,7 +161,6 @@ Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoic
 === TEST 7: spoofed identity headers never reach the upstream (anonymous)
 --- http_config
     underscores_in_headers on;
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
     server {
         listen 127.0.0.1:19085;
         location / { return 200 "uid=$http_x_auth_user_id name=$http_x_auth_username email=$http_x_auth_email role=$http_x_role\n"; }
@@ -197,7 +190,6 @@ removed client header "X_Auth_Email"
 === TEST 8: spoofed headers are replaced by the verified identity
 --- http_config
     underscores_in_headers on;
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
     server {
         listen 127.0.0.1:19085;
         location / { return 200 "uid=$http_x_auth_user_id name=$http_x_auth_username ua=$http_user_agent\n"; }
@@ -209,11 +201,11 @@ removed client header "X_Auth_Email"
     }
 --- request
 GET /app/page
---- more_headers
-X-Auth-User-Id: 666
+--- more_headers eval
+"X-Auth-User-Id: 666
 X_Auth_Username: mallory
-Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjo0MTAyNDQ0ODAwLCJpYXQiOjE3MDAwMDAwMDAsImp0aSI6IjAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAxIiwidXNlcl9pZCI6MSwic2lkIjoiYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWEiLCJ1c2VybmFtZSI6ImFsaWNlIiwiZW1haWwiOiJhbGljZUBleGFtcGxlLmNvbSJ9.QuKrEf53Fz7GU3YFTZfxzn97xJczX9b3_SaQ-B4amvk
-User-Agent: test-agent
+Authorization: Bearer $::T{ALICE_ACCESS}
+User-Agent: test-agent"
 --- response_body
 uid=1 name=alice ua=test-agent
 
@@ -221,7 +213,6 @@ uid=1 name=alice ua=test-agent
 
 === TEST 9: claim headers: nested claims, arrays, booleans; unsafe values dropped
 --- http_config
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
     server {
         listen 127.0.0.1:19085;
         location / { return 200 "org=$http_x_org roles=$http_x_roles staff=$http_x_staff name=$http_x_auth_username injected=$http_x_injected\n"; }
@@ -237,7 +228,7 @@ uid=1 name=alice ua=test-agent
 --- request eval
 ["GET /app/page", "GET /app/page"]
 --- more_headers eval
-["Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjo0MTAyNDQ0ODAwLCJpYXQiOjE3MDAwMDAwMDAsImp0aSI6IjAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAxIiwidXNlcl9pZCI6MSwic2lkIjoiYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWEiLCJ1c2VybmFtZSI6ImFsaWNlIiwiZW1haWwiOiJhbGljZUBleGFtcGxlLmNvbSIsIm9yZyI6eyJuYW1lIjoiYWNtZSIsImlkIjo3fSwicm9sZXMiOlsiYWRtaW4iLCJkZXYiXSwiaXNfc3RhZmYiOnRydWV9.tD1rIWWykX_SUt4_ce4ontQ_72aTEjNSu9Hxbue15oU", "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjo0MTAyNDQ0ODAwLCJpYXQiOjE3MDAwMDAwMDAsImp0aSI6IjAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAyIiwidXNlcl9pZCI6Miwic2lkIjoiYmJiYmJiYmJiYmJiYmJiYmJiYmJiYmJiYmJiYmJiYmIiLCJ1c2VybmFtZSI6ImJvYlxyXG5YLUluamVjdGVkOiAxIiwiZW1haWwiOiJib2JcclxuWC1JbmplY3RlZDogMUBleGFtcGxlLmNvbSJ9.z0cb555qZ3QOLGks8DXRpgmlOkGDPfWpuglyd4RP1Zg"]
+["Authorization: Bearer $::T{ALICE_RICH}", "Authorization: Bearer $::T{EVIL_CRLF}"]
 --- response_body eval
 [
 "org=acme roles=admin,dev staff=true name=alice injected=\n",
@@ -248,7 +239,6 @@ uid=1 name=alice ua=test-agent
 
 === TEST 10: restauth_require: all must hold, values are alternatives
 --- http_config
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
     server {
         listen 127.0.0.1:19085;
         location / { return 200 "ok\n"; }
@@ -263,7 +253,7 @@ uid=1 name=alice ua=test-agent
 --- request eval
 ["GET /admin/x", "GET /admin/x"]
 --- more_headers eval
-["Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjo0MTAyNDQ0ODAwLCJpYXQiOjE3MDAwMDAwMDAsImp0aSI6IjAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAxIiwidXNlcl9pZCI6MSwic2lkIjoiYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWEiLCJ1c2VybmFtZSI6ImFsaWNlIiwiZW1haWwiOiJhbGljZUBleGFtcGxlLmNvbSIsIm9yZyI6eyJuYW1lIjoiYWNtZSIsImlkIjo3fSwicm9sZXMiOlsiYWRtaW4iLCJkZXYiXSwiaXNfc3RhZmYiOnRydWV9.tD1rIWWykX_SUt4_ce4ontQ_72aTEjNSu9Hxbue15oU", "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjo0MTAyNDQ0ODAwLCJpYXQiOjE3MDAwMDAwMDAsImp0aSI6IjAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAxIiwidXNlcl9pZCI6MSwic2lkIjoiYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWEiLCJ1c2VybmFtZSI6ImFsaWNlIiwiZW1haWwiOiJhbGljZUBleGFtcGxlLmNvbSJ9.QuKrEf53Fz7GU3YFTZfxzn97xJczX9b3_SaQ-B4amvk"]
+["Authorization: Bearer $::T{ALICE_RICH}", "Authorization: Bearer $::T{ALICE_ACCESS}"]
 --- error_code eval
 [200, 403]
 --- response_body eval
@@ -273,7 +263,6 @@ uid=1 name=alice ua=test-agent
 
 === TEST 11: browsers are redirected to the login page with the original URI
 --- http_config
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
     server {
         listen 127.0.0.1:19085;
         location / { return 200 "ok\n"; }
@@ -297,7 +286,6 @@ uid=1 name=alice ua=test-agent
 
 === TEST 12: variables in proxy_set_header and log_format
 --- http_config
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
     log_format restauth_fmt "restauth-access status=$restauth_token_status uid=$restauth_user_id name=$restauth_claim_username";
     server {
         listen 127.0.0.1:19085;
@@ -313,8 +301,8 @@ uid=1 name=alice ua=test-agent
     }
 --- request
 GET /app/page
---- more_headers
-Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjo0MTAyNDQ0ODAwLCJpYXQiOjE3MDAwMDAwMDAsImp0aSI6IjAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAxIiwidXNlcl9pZCI6MSwic2lkIjoiYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWEiLCJ1c2VybmFtZSI6ImFsaWNlIiwiZW1haWwiOiJhbGljZUBleGFtcGxlLmNvbSJ9.QuKrEf53Fz7GU3YFTZfxzn97xJczX9b3_SaQ-B4amvk
+--- more_headers eval
+"Authorization: Bearer $::T{ALICE_ACCESS}"
 --- response_body
 user=1 name=alice
 --- error_log
@@ -324,7 +312,6 @@ restauth-access status=valid uid=1 name=alice
 
 === TEST 13: the identity survives an internal redirect
 --- http_config
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
     server {
         listen 127.0.0.1:19085;
         location / { return 200 "uid=$http_x_auth_user_id\n"; }
@@ -340,8 +327,8 @@ restauth-access status=valid uid=1 name=alice
     }
 --- request
 GET /app/page
---- more_headers
-Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjo0MTAyNDQ0ODAwLCJpYXQiOjE3MDAwMDAwMDAsImp0aSI6IjAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAxIiwidXNlcl9pZCI6MSwic2lkIjoiYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWEiLCJ1c2VybmFtZSI6ImFsaWNlIiwiZW1haWwiOiJhbGljZUBleGFtcGxlLmNvbSJ9.QuKrEf53Fz7GU3YFTZfxzn97xJczX9b3_SaQ-B4amvk
+--- more_headers eval
+"Authorization: Bearer $::T{ALICE_ACCESS}"
 --- response_body
 uid=1
 
@@ -349,11 +336,7 @@ uid=1
 
 === TEST 14: the API location is not affected by an inherited restauth_protect
 --- http_config
-    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
     restauth_protect on;
---- config
-    location /auth/ { restauth_api; }
 --- request
 GET /auth/health/
 --- response_body chomp
@@ -362,8 +345,6 @@ GET /auth/health/
 
 
 === TEST 15: a claim header may not shadow a header nginx interprets
---- http_config
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
 --- config
     location /app/ {
         restauth_protect on;
@@ -377,7 +358,6 @@ cannot set a header nginx itself interprets
 
 === TEST 16: unsafe requests authenticated by the cookie need the CSRF header
 --- http_config
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
     restauth_cookie_access access_token;
     server {
         listen 127.0.0.1:19085;
@@ -392,10 +372,10 @@ cannot set a header nginx itself interprets
 ["POST /app/x\nhello", "POST /app/x\nhello", "GET /app/x", "POST /app/x\nhello"]
 --- more_headers eval
 [
-"Cookie: access_token=eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjo0MTAyNDQ0ODAwLCJpYXQiOjE3MDAwMDAwMDAsImp0aSI6IjAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAxIiwidXNlcl9pZCI6MSwic2lkIjoiYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWEiLCJ1c2VybmFtZSI6ImFsaWNlIiwiZW1haWwiOiJhbGljZUBleGFtcGxlLmNvbSJ9.QuKrEf53Fz7GU3YFTZfxzn97xJczX9b3_SaQ-B4amvk",
-"Cookie: csrftoken=t0k3nt0k3n; access_token=eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjo0MTAyNDQ0ODAwLCJpYXQiOjE3MDAwMDAwMDAsImp0aSI6IjAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAxIiwidXNlcl9pZCI6MSwic2lkIjoiYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWEiLCJ1c2VybmFtZSI6ImFsaWNlIiwiZW1haWwiOiJhbGljZUBleGFtcGxlLmNvbSJ9.QuKrEf53Fz7GU3YFTZfxzn97xJczX9b3_SaQ-B4amvk\nX-CSRFToken: t0k3nt0k3n",
-"Cookie: access_token=eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjo0MTAyNDQ0ODAwLCJpYXQiOjE3MDAwMDAwMDAsImp0aSI6IjAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAxIiwidXNlcl9pZCI6MSwic2lkIjoiYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWEiLCJ1c2VybmFtZSI6ImFsaWNlIiwiZW1haWwiOiJhbGljZUBleGFtcGxlLmNvbSJ9.QuKrEf53Fz7GU3YFTZfxzn97xJczX9b3_SaQ-B4amvk",
-"Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjo0MTAyNDQ0ODAwLCJpYXQiOjE3MDAwMDAwMDAsImp0aSI6IjAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAxIiwidXNlcl9pZCI6MSwic2lkIjoiYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWEiLCJ1c2VybmFtZSI6ImFsaWNlIiwiZW1haWwiOiJhbGljZUBleGFtcGxlLmNvbSJ9.QuKrEf53Fz7GU3YFTZfxzn97xJczX9b3_SaQ-B4amvk",
+"Cookie: access_token=$::T{ALICE_ACCESS}",
+"Cookie: csrftoken=t0k3nt0k3n; access_token=$::T{ALICE_ACCESS}\nX-CSRFToken: t0k3nt0k3n",
+"Cookie: access_token=$::T{ALICE_ACCESS}",
+"Authorization: Bearer $::T{ALICE_ACCESS}",
 ]
 --- error_code eval
 [403, 200, 200, 200]
@@ -407,7 +387,6 @@ cannot set a header nginx itself interprets
 === TEST 17: protected routes keep verifying stateless tokens while Redis is down
 --- http_config
     restauth_redis 127.0.0.1:19098;
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
     server {
         listen 127.0.0.1:19085;
         location / { return 200 "uid=$http_x_auth_user_id\n"; }
@@ -420,44 +399,61 @@ cannot set a header nginx itself interprets
     }
 --- request eval
 ["GET /app/page", "GET /auth/user/"]
---- more_headers
-Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjo0MTAyNDQ0ODAwLCJpYXQiOjE3MDAwMDAwMDAsImp0aSI6IjAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAxIiwidXNlcl9pZCI6MSwic2lkIjoiYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWEiLCJ1c2VybmFtZSI6ImFsaWNlIiwiZW1haWwiOiJhbGljZUBleGFtcGxlLmNvbSJ9.QuKrEf53Fz7GU3YFTZfxzn97xJczX9b3_SaQ-B4amvk
+--- more_headers eval
+"Authorization: Bearer $::T{ALICE_ACCESS}"
 --- error_code eval
 [200, 503]
 --- response_body eval
 ["uid=1\n", qq({"detail": "Service temporarily unavailable, try again later."})]
+--- error_log
+restauth: redis connect failed
 
 
 
-=== TEST 18: restauth_check_session: a revoked session's access token stops at once
+=== TEST 18: restauth_check_session: a session's access token stops at once when the session is revoked; a never-existing session is refused
+Bob's session b2 exists (its access token passes), logout revokes it, and
+the same access token is then refused; a token naming a session that never
+existed is refused too.
 --- http_config
-    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
     server {
         listen 127.0.0.1:19085;
         location / { return 200 "uid=$http_x_auth_user_id\n"; }
     }
 --- config
+    location /auth/ { restauth_api; }
     location /app/ {
         restauth_protect on;
         restauth_check_session on;
         proxy_pass http://127.0.0.1:19085;
     }
 --- request eval
-["GET /app/page", "GET /app/page"]
+[
+"GET /app/page",
+"POST /auth/logout/\n{\"refresh\": \"$::T{BOB_REFRESH_2}\"}",
+"GET /app/page",
+"GET /app/page",
+"GET /app/page",
+]
 --- more_headers eval
-["Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjo0MTAyNDQ0ODAwLCJpYXQiOjE3MDAwMDAwMDAsImp0aSI6IjAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDBhIiwidXNlcl9pZCI6MTAsInNpZCI6Ijc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3IiwidXNlcm5hbWUiOiJqdWR5IiwiZW1haWwiOiJqdWR5QGV4YW1wbGUuY29tIn0.4GcbEevYsUAR0uheymA6R2EoKt9wcgYwjGR73T1YqN0", "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjo0MTAyNDQ0ODAwLCJpYXQiOjE3MDAwMDAwMDAsImp0aSI6IjAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAxIiwidXNlcl9pZCI6MSwic2lkIjoiZmVmZWZlZmVmZWZlZmVmZWZlZmVmZWZlZmVmZWZlZmUiLCJ1c2VybmFtZSI6ImFsaWNlIiwiZW1haWwiOiJhbGljZUBleGFtcGxlLmNvbSJ9.qejbaMgjxy1tYrJf_HFQhsVChgtrkWrZB5OJWkY7B0E"]
+[
+"Authorization: Bearer $::T{BOB_ACCESS_2}",
+"Content-Type: application/json",
+"Authorization: Bearer $::T{BOB_ACCESS_2}",
+"Authorization: Bearer $::T{ALICE_NO_SESSION}",
+"Authorization: Bearer $::T{JUDY_ACCESS}",
+]
 --- error_code eval
-[200, 401]
+[200, 200, 401, 401, 200]
 --- response_body_like eval
-["^uid=10\$", "token_not_valid"]
+["^uid=2\$", "Successfully logged out", "token_not_valid", "token_not_valid", "^uid=10\$"]
+--- redis_after
+EXISTS restauth:session:b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2 => 0
 
 
 
 === TEST 19: restauth_check_session fails closed when Redis is down
 --- http_config
     restauth_redis 127.0.0.1:19098;
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
     server {
         listen 127.0.0.1:19085;
         location / { return 200 "uid=$http_x_auth_user_id\n"; }
@@ -470,8 +466,8 @@ Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiY
     }
 --- request
 GET /app/page
---- more_headers
-Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjo0MTAyNDQ0ODAwLCJpYXQiOjE3MDAwMDAwMDAsImp0aSI6IjAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDBhIiwidXNlcl9pZCI6MTAsInNpZCI6Ijc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3IiwidXNlcm5hbWUiOiJqdWR5IiwiZW1haWwiOiJqdWR5QGV4YW1wbGUuY29tIn0.4GcbEevYsUAR0uheymA6R2EoKt9wcgYwjGR73T1YqN0
+--- more_headers eval
+"Authorization: Bearer $::T{JUDY_ACCESS}"
 --- error_code: 503
 --- response_body chomp
 {"detail": "Service temporarily unavailable, try again later."}
@@ -484,7 +480,6 @@ cannot check the session, redis is unavailable
 --- http_config
     restauth_redis 127.0.0.1:19097;
     restauth_redis_timeout 200ms;
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
     server {
         listen 127.0.0.1:19085;
         location / { return 200 "uid=$http_x_auth_user_id\n"; }
@@ -501,8 +496,8 @@ cannot check the session, redis is unavailable
 --- tcp_reply: :1
 --- request
 GET /app/page
---- more_headers
-Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjo0MTAyNDQ0ODAwLCJpYXQiOjE3MDAwMDAwMDAsImp0aSI6IjAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDBhIiwidXNlcl9pZCI6MTAsInNpZCI6Ijc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3IiwidXNlcm5hbWUiOiJqdWR5IiwiZW1haWwiOiJqdWR5QGV4YW1wbGUuY29tIn0.4GcbEevYsUAR0uheymA6R2EoKt9wcgYwjGR73T1YqN0
+--- more_headers eval
+"Authorization: Bearer $::T{JUDY_ACCESS}"
 --- error_code: 503
 --- error_log
 did not answer within restauth_redis_timeout

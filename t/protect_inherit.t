@@ -2,6 +2,8 @@
 # merge the nginx way: a level that gives the directive replaces the list
 # above it, and "off" empties an inherited list.
 use Test::Nginx::Socket 'no_plan';
+use lib 't';
+use RestauthTest;
 
 no_shuffle();
 run_tests();
@@ -10,7 +12,6 @@ __DATA__
 
 === TEST 1: server-level restauth_require is inherited; "off" clears it
 --- http_config
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
     server {
         listen 127.0.0.1:19085;
         location / { return 200 "upstream reached\n"; }
@@ -33,8 +34,8 @@ __DATA__
     }
 --- request eval
 ["GET /inherits/x", "GET /cleared/x", "GET /replaced/x"]
---- more_headers
-Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjo0MTAyNDQ0ODAwLCJpYXQiOjE3MDAwMDAwMDAsImp0aSI6IjAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAxIiwidXNlcl9pZCI6MSwic2lkIjoiYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWEiLCJ1c2VybmFtZSI6ImFsaWNlIiwiZW1haWwiOiJhbGljZUBleGFtcGxlLmNvbSJ9.QuKrEf53Fz7GU3YFTZfxzn97xJczX9b3_SaQ-B4amvk
+--- more_headers eval
+"Authorization: Bearer $::T{ALICE_ACCESS}"
 --- error_code eval
 [403, 200, 200]
 --- no_error_log
@@ -44,7 +45,6 @@ Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiY
 
 === TEST 2: server-level claim headers are inherited; "off" clears them
 --- http_config
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
     server {
         listen 127.0.0.1:19085;
         location / { return 200 "name=$http_x_auth_name mail=$http_x_auth_mail\n"; }
@@ -67,8 +67,8 @@ Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiY
     }
 --- request eval
 ["GET /inherits/x", "GET /cleared/x", "GET /replaced/x"]
---- more_headers
-Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjo0MTAyNDQ0ODAwLCJpYXQiOjE3MDAwMDAwMDAsImp0aSI6IjAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAxIiwidXNlcl9pZCI6MSwic2lkIjoiYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWEiLCJ1c2VybmFtZSI6ImFsaWNlIiwiZW1haWwiOiJhbGljZUBleGFtcGxlLmNvbSJ9.QuKrEf53Fz7GU3YFTZfxzn97xJczX9b3_SaQ-B4amvk
+--- more_headers eval
+"Authorization: Bearer $::T{ALICE_ACCESS}"
 --- response_body eval
 ["name=alice mail=\n", "name= mail=\n", "name= mail=alice\@example.com\n"]
 --- no_error_log
@@ -77,8 +77,6 @@ Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiY
 
 
 === TEST 3: "off" cannot be combined with entries on the same level
---- http_config
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
 --- config
     location /app/ {
         restauth_protect on;

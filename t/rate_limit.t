@@ -2,6 +2,8 @@
 # locked account answers exactly like an unknown one.  Tests that count per
 # client address use their own restauth_redis_prefix so counters start at 0.
 use Test::Nginx::Socket 'no_plan';
+use lib 't';
+use RestauthTest;
 
 no_shuffle();
 run_tests();
@@ -10,12 +12,8 @@ __DATA__
 
 === TEST 1: failed logins lock the account; the right password then fails like an unknown user
 --- http_config
-    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
     restauth_password_iterations 1000;
     restauth_rate_limit login_account 3 1m;
---- config
-    location /auth/ { restauth_api; }
 --- request eval
 [
 "POST /auth/login/\n{\"username\": \"ivan\", \"password\": \"wrong-1\"}",
@@ -36,17 +34,16 @@ qq({"non_field_errors": ["Unable to log in with provided credentials."]}),
 qq({"non_field_errors": ["Unable to log in with provided credentials."]}),
 qq({"non_field_errors": ["Unable to log in with provided credentials."]}),
 ]
+--- redis_after
+GET restauth:rl:login_account:cd0b9452fc376fc4c35a60087b366f70 => 3
+TTL restauth:rl:login_account:cd0b9452fc376fc4c35a60087b366f70 =~ \A(?:[1-5]?[0-9]|60)\z
 
 
 
 === TEST 2: the lockout is logged
 --- http_config
-    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
     restauth_password_iterations 1000;
     restauth_rate_limit login_account 3 1m;
---- config
-    location /auth/ { restauth_api; }
 --- request
 POST /auth/login/
 {"username": "ivan", "password": "Ivan-Pass-2024"}
@@ -60,13 +57,9 @@ login_account limit reached
 
 === TEST 3: failed logins per client address answer 429 with Retry-After
 --- http_config
-    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
     restauth_redis_prefix "rl-login-ip:";
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
     restauth_password_iterations 1000;
     restauth_rate_limit login_ip 2 10m;
---- config
-    location /auth/ { restauth_api; }
 --- request eval
 [
 "POST /auth/login/\n{\"username\": \"a1\", \"password\": \"x\"}",
@@ -85,18 +78,16 @@ qr/Unable to log in/,
 qr/Unable to log in/,
 qr/^\{"detail": "Request was throttled. Expected available in (600|599|598) seconds."\}$/,
 ]
+--- redis_after
+GET rl-login-ip:rl:login_ip:12ca17b49af2289436f303e0166030a2 => 2
 
 
 
 === TEST 4: registrations per client address
 --- http_config
-    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
     restauth_redis_prefix "rl-registration:";
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
     restauth_password_iterations 1000;
     restauth_rate_limit registration_ip 1 1h;
---- config
-    location /auth/ { restauth_api; }
 --- request eval
 [
 "POST /auth/registration/\n{\"username\": \"newbie\", \"email\": \"newbie\@example.com\", \"password1\": \"Quite-Long-Pass-7\", \"password2\": \"Quite-Long-Pass-7\"}",
@@ -106,17 +97,15 @@ qr/^\{"detail": "Request was throttled. Expected available in (600|599|598) seco
 Content-Type: application/json
 --- error_code eval
 [201, 429]
+--- redis_after
+GET rl-registration:rl:registration_ip:12ca17b49af2289436f303e0166030a2 => 1
 
 
 
 === TEST 5: reset mails per address, whether or not the address exists
 --- http_config
-    restauth_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
     restauth_redis_prefix "rl-mail:";
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
     restauth_rate_limit mail_address 1 1h;
---- config
-    location /auth/ { restauth_api; }
 --- request eval
 [
 "POST /auth/password/reset/\n{\"email\": \"someone\@example.com\"}",
@@ -128,16 +117,43 @@ Content-Type: application/json
 Content-Type: application/json
 --- error_code eval
 [200, 429, 429, 200]
+--- redis_after
+EVAL "local n = 0 for _, k in ipairs(redis.call('KEYS', ARGV[1])) do n = n + 1 end return n" 0 rl-mail:rl:mail_address:* => 2
+EVAL "local n = 0 for _, k in ipairs(redis.call('KEYS', ARGV[1])) do n = n + redis.call('GET', k) end return n" 0 rl-mail:rl:mail_address:* => 2
 
 
 
-=== TEST 6: a limit can be turned off; bad directives are refused
+=== TEST 6: with the default mail_address limit (5 per hour) the sixth mail to one address is refused
 --- http_config
-    restauth_jwt_key HS256 $TEST_NGINX_KEY_DIR/hs256.key;
+    restauth_redis_prefix "rl-default:";
+--- request eval
+[ map { "POST /auth/password/reset/\n{\"email\": \"limited\@example.com\"}" } 1 .. 6 ]
+--- more_headers
+Content-Type: application/json
+--- error_code eval
+[200, 200, 200, 200, 200, 429]
+
+
+
+=== TEST 7: restauth_rate_limit mail_address off: traffic beyond the default limit passes, nothing is counted
+--- http_config
+    restauth_redis_prefix "rl-off:";
+    restauth_rate_limit mail_address off;
+--- request eval
+[ map { "POST /auth/password/reset/\n{\"email\": \"limited\@example.com\"}" } 1 .. 7 ]
+--- more_headers
+Content-Type: application/json
+--- error_code eval
+[200, 200, 200, 200, 200, 200, 200]
+--- redis_after
+EVAL "return #redis.call('KEYS', ARGV[1])" 0 rl-off:rl:mail_address:* => 0
+
+
+
+=== TEST 8: an unknown kind is refused at startup
+--- http_config
     restauth_rate_limit login_ip off;
     restauth_rate_limit logins 5 1m;
---- config
-    location /auth/ { restauth_api; }
 --- must_die
 --- error_log
 has an unknown kind

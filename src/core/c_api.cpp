@@ -279,12 +279,16 @@ restauth_token_status_t restauth_protect_verify(const restauth_api_t *api,
                                                 restauth_identity_t **identity)
 {
     return guarded([&] {
+        std::string why;
         restauth::Credentials c{to_view(credentials->method), to_view(credentials->authorization),
                                 to_view(credentials->cookie), to_view(credentials->csrf_header),
-                                credentials->now};
+                                credentials->now, &why};
         auto out = std::make_unique<restauth_identity_s>();
         restauth_token_status_t status = restauth::verify_credentials(api->api, c, out->identity);
         if (status == RESTAUTH_TOKEN_OK) *identity = out.release();
+        if (credentials->reason && credentials->reason_size) {
+            std::snprintf(credentials->reason, credentials->reason_size, "%s", why.c_str());
+        }
         return status;
     }, RESTAUTH_TOKEN_INVALID);
 }
@@ -317,6 +321,11 @@ int restauth_identity_session_key(const restauth_api_t *api, restauth_identity_t
 restauth_str_t restauth_token_error_body(restauth_token_status_t status)
 {
     return view(restauth::token_error_body(status));
+}
+
+restauth_str_t restauth_token_status_name(restauth_token_status_t status)
+{
+    return view(restauth::token_status_name(status));
 }
 
 restauth_str_t restauth_token_challenge(restauth_token_status_t status)

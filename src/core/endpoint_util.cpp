@@ -3,6 +3,7 @@
 #include "crypto.h"
 #include "validation.h"
 #include "json.h"
+#include "lua_scripts.h"
 #include "restauth.h"
 
 namespace restauth {
@@ -77,7 +78,7 @@ Task<bool> log_in(Call &call, const User &user, int status, std::string upgraded
         // DRF's keys are 40 hex characters; only their digest is stored.
         std::string key = random_hex(20);
         std::string digest = sha256_hex(key);
-        Command start{"EVAL", kLuaStartOpaque, "3", keys.user(user.id), keys.opaque_token(digest),
+        Command start{"EVAL", std::string(lua::start_opaque), "3", keys.user(user.id), keys.opaque_token(digest),
                       keys.user_tokens(user.id), iso8601(call.now()), user.password, upgraded_hash,
                       std::to_string(user.id), now, digest};
         auto started = co_await call.redis(std::move(start));
@@ -89,7 +90,8 @@ Task<bool> log_in(Call &call, const User &user, int status, std::string upgraded
     std::string sid = random_hex(16);
     TokenPair pair = issue_tokens(call, user, sid);
     Command start{
-        "EVAL", kLuaStartSession, "3", keys.user(user.id), keys.session(sid), keys.user_sessions(user.id),
+        "EVAL", std::string(lua::start_session), "3",
+        keys.user(user.id), keys.session(sid), keys.user_sessions(user.id),
         iso8601(call.now()), std::to_string(s.refresh_lifetime), user.password, upgraded_hash, sid,
         "user_id", std::to_string(user.id), "jti", pair.refresh_jti, "created", now, "last_used", now,
         "user_agent", call.request().user_agent.substr(0, 512), "ip", call.request().client_ip,

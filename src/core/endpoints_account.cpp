@@ -3,6 +3,7 @@
 #include "endpoint_util.h"
 #include "endpoints.h"
 #include "json.h"
+#include "lua_scripts.h"
 #include "password.h"
 #include "rate_limit.h"
 #include "responses.h"
@@ -187,13 +188,13 @@ Task<void> logout(Call &call)
 
     Keys keys = keys_of(call);
     if (end_all) {
-        Command cmd{"EVAL", kLuaEndAllSessions, "1", keys.user_sessions(token.user_id), keys.prefix()};
+        Command cmd{"EVAL", std::string(lua::end_all_sessions), "1", keys.user_sessions(token.user_id), keys.prefix()};
         co_await call.redis(std::move(cmd));
         call.log(RESTAUTH_LOG_INFO, "all sessions of user " + std::to_string(token.user_id) + " revoked");
         respond_detail(call, 200, "Successfully logged out.");
         co_return;
     }
-    Command cmd{"EVAL", kLuaEndSession, "2", keys.session(token.sid),
+    Command cmd{"EVAL", std::string(lua::end_session), "2", keys.session(token.sid),
                                        keys.user_sessions(token.user_id), token.jti, token.sid};
     auto ended = co_await call.redis(std::move(cmd));
     if (ended[0].integer != 1) {
@@ -235,7 +236,7 @@ Task<void> user_details(Call &call)
             for (const auto &m : validate_username(username)) errors.add("username", m);
         }
     }
-    Command cmd{"EVAL", kLuaUpdateProfile, "2", Keys(call.settings().redis_prefix).user(user.id),
+    Command cmd{"EVAL", std::string(lua::update_profile), "2", Keys(call.settings().redis_prefix).user(user.id),
                 keys_of(call).by_username(), std::to_string(user.id),
                 has_username || !partial ? fold_case(username) : std::string(), fold_case(user.username)};
     if (has_username || !partial) {
@@ -324,7 +325,7 @@ Task<void> password_change(Call &call)
 
     Keys keys = keys_of(call);
     std::string keep = s.opaque_tokens() ? caller->opaque_digest : caller->token.sid;
-    Command cmd{"EVAL", kLuaSetPassword, "3", keys.user(user.id), keys.user_sessions(user.id),
+    Command cmd{"EVAL", std::string(lua::set_password), "3", keys.user(user.id), keys.user_sessions(user.id),
                                      keys.user_tokens(user.id), keys.prefix(), "", hash, keep,
                                      s.logout_on_password_change ? "1" : "0"};
     auto set = co_await call.redis(std::move(cmd));

@@ -5,21 +5,13 @@
 #include "endpoints.h"
 #include "json.h"
 #include "jwt.h"
+#include "lua_scripts.h"
 #include "responses.h"
 #include "restauth.h"
 
 namespace restauth {
 
-
 namespace {
-
-// KEYS: session, user's session set.  ARGV: user id, sid.  1 deleted, 0 not the caller's.
-const char *const kLuaDeleteOwnSession = R"lua(
-if redis.call('HGET', KEYS[1], 'user_id') ~= ARGV[1] then return 0 end
-redis.call('DEL', KEYS[1])
-redis.call('SREM', KEYS[2], ARGV[2])
-return 1
-)lua";
 
 std::string refresh_error(std::string_view message)
 {
@@ -95,7 +87,7 @@ Task<void> token_refresh(Call &call)
     pair.refresh = issue_refresh(call, token.user_id, token.sid, pair.refresh_jti, pair.refresh_exp);
 
     Keys keys = keys_of(call);
-    Command cmd{"EVAL", kLuaRotateSession, "2", keys.session(token.sid),
+    Command cmd{"EVAL", std::string(lua::rotate_session), "2", keys.session(token.sid),
                                          keys.user(token.user_id), token.jti, pair.refresh_jti,
                                          std::to_string(call.now()), std::to_string(s.refresh_lifetime),
                                          token.sid, keys.user_sessions(token.user_id)};
@@ -140,7 +132,7 @@ Task<void> sessions_list(Call &call)
         co_return;
     }
     Keys keys = keys_of(call);
-    Command cmd{"EVAL", kLuaListSessions, "1", keys.user_sessions(caller->user.id), keys.prefix()};
+    Command cmd{"EVAL", std::string(lua::list_sessions), "1", keys.user_sessions(caller->user.id), keys.prefix()};
     auto list = co_await call.redis(std::move(cmd));
     std::string out = "[";
     for (const RedisValue &session : list[0].elements) {
@@ -173,7 +165,7 @@ Task<void> session_delete(Call &call, std::string id)
         co_return;
     }
     Keys keys = keys_of(call);
-    Command cmd{"EVAL", kLuaDeleteOwnSession, "2", keys.session(id),
+    Command cmd{"EVAL", std::string(lua::delete_own_session), "2", keys.session(id),
                                          keys.user_sessions(caller->user.id), std::to_string(caller->user.id), id};
     auto deleted = co_await call.redis(std::move(cmd));
     if (deleted[0].integer != 1) {

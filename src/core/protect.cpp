@@ -44,22 +44,24 @@ restauth_token_status_t presented_token(const Settings &settings, std::string_vi
 // check_token_claims for an access token, worked out once per token and
 // settings: the verdict is kept with the token, with the settings it
 // depends on (a key set, and so its cache, may serve several locations).
-TokenCheck access_token_claims(const Settings &s, const VerifiedJwt &jwt)
+// `why` points at the reason of a refusal, kept with the verdict.
+TokenCheck access_token_claims(const Settings &s, const VerifiedJwt &jwt, const std::string *&why)
 {
     static constexpr std::string_view kType = "access";
     VerifiedJwt::PolicyMemo &memo = jwt.policy_memo;
-    if (memo.set && memo.type == kType && memo.issuer == s.issuer && memo.audience == s.audience) {
-        return static_cast<TokenCheck>(memo.verdict);
+    if (!(memo.set && memo.type == kType && memo.issuer == s.issuer && memo.audience == s.audience)) {
+        std::string reason;
+        TokenCheck verdict = check_token_claims(s, jwt.claims.get(), kType, reason);
+        memo.set = false;
+        memo.type = kType;
+        memo.issuer = s.issuer;
+        memo.audience = s.audience;
+        memo.why = std::move(reason);
+        memo.verdict = static_cast<int>(verdict);
+        memo.set = true;
     }
-    std::string why;
-    TokenCheck verdict = check_token_claims(s, jwt.claims.get(), kType, why);
-    memo.set = false;
-    memo.type = kType;
-    memo.issuer = s.issuer;
-    memo.audience = s.audience;
-    memo.verdict = static_cast<int>(verdict);
-    memo.set = true;
-    return verdict;
+    why = &memo.why;
+    return static_cast<TokenCheck>(memo.verdict);
 }
 
 }  // namespace
@@ -88,16 +90,24 @@ restauth_token_status_t verify_credentials(const Api &api, const Credentials &cr
 
     // The same checks as verify_token, the signature's remembered.
     std::shared_ptr<const VerifiedJwt> jwt;
-    if (api.keys->verify_cached(token, credentials.now, s.leeway, jwt) != JwtStatus::Ok) {
+    JwtStatus js = api.keys->verify_cached(token, credentials.now, s.leeway, jwt);
+    if (js != JwtStatus::Ok) {
+        if (credentials.why) *credentials.why = jwt_status_name(js);
         return RESTAUTH_TOKEN_INVALID;
     }
-    switch (access_token_claims(s, *jwt)) {
+    const std::string *why = nullptr;
+    switch (access_token_claims(s, *jwt, why)) {
     case TokenCheck::Ok: break;
-    case TokenCheck::WrongType: return RESTAUTH_TOKEN_WRONG_TYPE;
-    case TokenCheck::Invalid: return RESTAUTH_TOKEN_INVALID;
+    case TokenCheck::WrongType:
+        if (credentials.why) *credentials.why = *why;
+        return RESTAUTH_TOKEN_WRONG_TYPE;
+    case TokenCheck::Invalid:
+        if (credentials.why) *credentials.why = *why;
+        return RESTAUTH_TOKEN_INVALID;
     }
     if (from_cookie && is_unsafe_method(credentials.method) &&
         check_csrf(s, credentials.cookie, credentials.csrf_header) != CsrfCheck::Ok) {
+        if (credentials.why) *credentials.why = "CSRF check failed";
         return RESTAUTH_TOKEN_CSRF_FAILED;
     }
     identity.claims = std::shared_ptr<const cJSON>(jwt, jwt->claims.get());
@@ -127,6 +137,20 @@ const std::string &token_error_body(restauth_token_status_t status)
     case RESTAUTH_TOKEN_WRONG_TYPE: return wrong_type;
     default: return invalid;
     }
+}
+
+const std::string &token_status_name(restauth_token_status_t status)
+{
+    static const std::string names[] = {"valid", "missing", "bad_header", "invalid", "wrong_type", "csrf_failed"};
+    switch (status) {
+    case RESTAUTH_TOKEN_OK: return names[0];
+    case RESTAUTH_TOKEN_MISSING: return names[1];
+    case RESTAUTH_TOKEN_BAD_HEADER: return names[2];
+    case RESTAUTH_TOKEN_INVALID: return names[3];
+    case RESTAUTH_TOKEN_WRONG_TYPE: return names[4];
+    case RESTAUTH_TOKEN_CSRF_FAILED: return names[5];
+    }
+    return names[3];
 }
 
 const std::string &token_challenge(restauth_token_status_t status)

@@ -37,6 +37,7 @@ struct Credentials {
     std::string_view cookie;
     std::string_view csrf_header;
     int64_t now = 0;
+    std::string *why = nullptr;  // optional: why a presented token was refused
 };
 restauth_token_status_t verify_credentials(const Api &api, const Credentials &credentials, Identity &identity);
 
@@ -47,6 +48,8 @@ std::string session_key(const Api &api, const Identity &identity);
 // 401/403 bodies and WWW-Authenticate challenges for a token status.
 const std::string &token_error_body(restauth_token_status_t status);
 const std::string &token_challenge(restauth_token_status_t status);
+// $restauth_token_status
+const std::string &token_status_name(restauth_token_status_t status);
 
 // nullptr-safe lookup of "a.b.c" rendered as header-safe text.
 bool claim_text(const cJSON *claims, std::string_view path, std::string &out);

@@ -2,23 +2,11 @@
 
 #include "crypto.h"
 #include "json.h"
+#include "lua_scripts.h"
 #include "restauth.h"
 #include "user_store.h"
 
 namespace restauth {
-
-const char *const kLuaRateLimit = R"lua(
-local n = tonumber(redis.call('GET', KEYS[1]) or '0')
-if n >= tonumber(ARGV[1]) then
-  local ttl = redis.call('TTL', KEYS[1])
-  if ttl < 1 then ttl = 1 end
-  return {1, ttl}
-end
-if ARGV[3] == '1' then
-  if redis.call('INCR', KEYS[1]) == 1 then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
-end
-return {0, 0}
-)lua";
 
 namespace {
 
@@ -43,9 +31,9 @@ int append_rate_limit(std::vector<Command> &batch, const Call &call, Limit limit
     if (rule.count == 0) return -1;
     // Subjects are client-controlled (addresses, login names): a digest
     // bounds the key and keeps them out of key names.
-    std::string key = call.settings().redis_prefix + "rl:" + limit_name(limit) + ":" +
-                      sha256_hex(subject).substr(0, 32);
-    batch.push_back(Command{"EVAL", kLuaRateLimit, "1", key, std::to_string(rule.count),
+    std::string key =
+        Keys(call.settings().redis_prefix).rate_limit(limit_name(limit), sha256_hex(subject).substr(0, 32));
+    batch.push_back(Command{"EVAL", std::string(lua::rate_limit), "1", key, std::to_string(rule.count),
                             std::to_string(rule.window), add ? "1" : "0"});
     return static_cast<int>(batch.size()) - 1;
 }

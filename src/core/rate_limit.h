@@ -12,12 +12,8 @@
 
 namespace restauth {
 
-// One Lua step per limit.  KEYS: counter.  ARGV: limit, window, add (0|1).
-// Returns {0, 0} when allowed (counting when add is 1), {1, ttl} when the
-// limit is reached.
-extern const char *const kLuaRateLimit;
-
-// Appends the limit's command to a batch and returns its position, or -1
+// Appends the limit's command (lua::rate_limit: check, and count when `add`,
+// in one step) to a batch and returns its position, or -1
 // (appending nothing) when the limit is off.
 int append_rate_limit(std::vector<Command> &batch, const Call &call, Limit limit, std::string_view subject,
                       bool add);

@@ -73,6 +73,11 @@ enum {
  * VERIFY, TOKENS: int             ngx_uint_t     EmailVerification, TokenMode
  */
 
+/* restauth_redis and restauth_redis_db, which only the shim reads; here so
+ * that the operator scripts (scripts/restauth_defaults.py) read them too */
+#define RESTAUTH_DEFAULT_REDIS     "127.0.0.1:6379"
+#define RESTAUTH_DEFAULT_REDIS_DB  0
+
 /* http{} level */
 #define RESTAUTH_MAIN_SETTINGS(X)                                             \
     X(STR,    redis_prefix,               "restauth:")                        \
@@ -229,6 +234,11 @@ typedef enum {
     RESTAUTH_TOKEN_CSRF_FAILED    /* cookie auth, unsafe method, bad CSRF */
 } restauth_token_status_t;
 
+/* $restauth_token_status: "valid", "missing", "bad_header", "invalid",
+ * "wrong_type" or "csrf_failed". */
+RESTAUTH_API restauth_str_t restauth_token_status_name(
+    restauth_token_status_t status);
+
 typedef struct restauth_identity_s  restauth_identity_t;
 
 typedef struct {
@@ -237,6 +247,10 @@ typedef struct {
     restauth_str_t   cookie;
     restauth_str_t   csrf_header;   /* X-CSRFToken */
     int64_t          now;
+    /* optional: receives why a presented token was refused (for the log;
+     * never token material), NUL-terminated */
+    char            *reason;
+    size_t           reason_size;
 } restauth_credentials_t;
 
 /* Verifies the caller's access token (Authorization: Bearer, else the

@@ -65,6 +65,7 @@ struct VerifiedJwt {
         bool set = false;
         std::string issuer, audience, type;  // the inputs of the verdict
         int verdict = 0;
+        std::string why;  // the reason of a refusal
     };
     mutable PolicyMemo policy_memo;
 };

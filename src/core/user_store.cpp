@@ -3,6 +3,7 @@
 #include <ctime>
 
 #include "json.h"
+#include "lua_scripts.h"
 
 namespace restauth {
 
@@ -52,25 +53,12 @@ std::string iso8601(int64_t unix_time)
     return buf;
 }
 
-namespace {
-
-// KEYS: by_username, by_email.  ARGV: prefix, field (username|email|either), folded login.
-const char *const kLuaFindUser = R"lua(
-local id
-if ARGV[2] ~= 'email' then id = redis.call('HGET', KEYS[1], ARGV[3]) end
-if not id and ARGV[2] ~= 'username' then id = redis.call('HGET', KEYS[2], ARGV[3]) end
-if not id then return {} end
-return redis.call('HGETALL', ARGV[1] .. 'user:' .. id)
-)lua";
-
-}  // namespace
-
 Command find_user_command(const Keys &keys, LoginField field, std::string_view folded)
 {
     const char *mode = field == LoginField::Username ? "username"
                        : field == LoginField::Email  ? "email"
                                                      : "either";
-    return {"EVAL", kLuaFindUser, "2", keys.by_username(), keys.by_email(), keys.prefix(), mode,
+    return {"EVAL", std::string(lua::find_user), "2", keys.by_username(), keys.by_email(), keys.prefix(), mode,
             std::string(folded)};
 }
 
@@ -78,155 +66,5 @@ Command get_user_command(const Keys &keys, int64_t id)
 {
     return {"HGETALL", keys.user(id)};
 }
-
-// KEYS: next_id, by_username, by_email.
-// ARGV: prefix, folded username, folded email ('' = none), then field/value pairs.
-// Returns the new id, or -1 (username taken), -2 (email taken).
-const char *const kLuaCreateUser = R"lua(
-if redis.call('HEXISTS', KEYS[2], ARGV[2]) == 1 then return -1 end
-if ARGV[3] ~= '' and redis.call('HEXISTS', KEYS[3], ARGV[3]) == 1 then return -2 end
-local id = redis.call('INCR', KEYS[1])
-while redis.call('EXISTS', ARGV[1] .. 'user:' .. id) == 1 do id = redis.call('INCR', KEYS[1]) end
-local key = ARGV[1] .. 'user:' .. id
-redis.call('HSET', key, 'id', id, unpack(ARGV, 4))
-redis.call('HSET', KEYS[2], ARGV[2], id)
-if ARGV[3] ~= '' then redis.call('HSET', KEYS[3], ARGV[3], id) end
-return id
-)lua";
-
-// KEYS: user, by_username.  ARGV: id, new folded username ('' = unchanged),
-// old folded username, then field/value pairs.
-// Returns 1, 0 (user gone) or -1 (username taken).
-const char *const kLuaUpdateProfile = R"lua(
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-if ARGV[2] ~= '' then
-  local owner = redis.call('HGET', KEYS[2], ARGV[2])
-  if owner and owner ~= ARGV[1] then return -1 end
-  if ARGV[3] ~= ARGV[2] and redis.call('HGET', KEYS[2], ARGV[3]) == ARGV[1] then
-    redis.call('HDEL', KEYS[2], ARGV[3])
-  end
-  redis.call('HSET', KEYS[2], ARGV[2], ARGV[1])
-end
-if #ARGV > 3 then redis.call('HSET', KEYS[1], unpack(ARGV, 4)) end
-return 1
-)lua";
-
-// KEYS: user, user's session set, user's opaque-token set.  ARGV: prefix,
-// expected current hash ('' = any), new hash, session id or token digest to
-// keep ('' = none), revoke others (0|1).
-// Returns 1, 0 (user gone) or -1 (password changed meanwhile).
-const char *const kLuaSetPassword = R"lua(
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-if ARGV[2] ~= '' and redis.call('HGET', KEYS[1], 'password') ~= ARGV[2] then return -1 end
-redis.call('HSET', KEYS[1], 'password', ARGV[3])
-if ARGV[5] == '1' then
-  for _, sid in ipairs(redis.call('SMEMBERS', KEYS[2])) do
-    if sid ~= ARGV[4] then
-      redis.call('DEL', ARGV[1] .. 'session:' .. sid)
-      redis.call('SREM', KEYS[2], sid)
-    end
-  end
-  for _, digest in ipairs(redis.call('SMEMBERS', KEYS[3])) do
-    if digest ~= ARGV[4] then
-      redis.call('DEL', ARGV[1] .. 'token:' .. digest)
-      redis.call('SREM', KEYS[3], digest)
-    end
-  end
-end
-return 1
-)lua";
-
-// KEYS: user, session, user's session set.
-// ARGV: last_login, ttl, old hash, new hash ('' = keep), sid, then session field/value pairs.
-// Returns 1, or 0 when the user disappeared meanwhile.
-const char *const kLuaStartSession = R"lua(
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('HSET', KEYS[1], 'last_login', ARGV[1])
-if ARGV[4] ~= '' and redis.call('HGET', KEYS[1], 'password') == ARGV[3] then
-  redis.call('HSET', KEYS[1], 'password', ARGV[4])
-end
-redis.call('HSET', KEYS[2], unpack(ARGV, 6))
-redis.call('EXPIRE', KEYS[2], ARGV[2])
-redis.call('SADD', KEYS[3], ARGV[5])
-redis.call('EXPIRE', KEYS[3], ARGV[2])
-return 1
-)lua";
-
-// Opaque-token login.  KEYS: user, token, user's token set.
-// ARGV: last_login, old hash, new hash ('' = keep), user id, created, digest.
-// Returns 1, or 0 when the user disappeared meanwhile.
-const char *const kLuaStartOpaque = R"lua(
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('HSET', KEYS[1], 'last_login', ARGV[1])
-if ARGV[3] ~= '' and redis.call('HGET', KEYS[1], 'password') == ARGV[2] then
-  redis.call('HSET', KEYS[1], 'password', ARGV[3])
-end
-redis.call('HSET', KEYS[2], 'user_id', ARGV[4], 'created', ARGV[5])
-redis.call('SADD', KEYS[3], ARGV[6])
-return 1
-)lua";
-
-// Refresh rotation.  KEYS: session, user.  ARGV: presented jti, new jti,
-// now, ttl, sid, user's session set key.
-// Returns {status, user hash...}: 1 rotated; 0 no session (revoked/expired);
-// -1 reuse detected (session revoked now); -2 user gone or inactive.
-const char *const kLuaRotateSession = R"lua(
-local cur = redis.call('HGET', KEYS[1], 'jti')
-if not cur then return {0} end
-if cur ~= ARGV[1] then
-  redis.call('DEL', KEYS[1])
-  redis.call('SREM', ARGV[6], ARGV[5])
-  return {-1}
-end
-local user = redis.call('HGETALL', KEYS[2])
-if #user == 0 or redis.call('HGET', KEYS[2], 'is_active') ~= '1' then
-  redis.call('DEL', KEYS[1])
-  redis.call('SREM', ARGV[6], ARGV[5])
-  return {-2}
-end
-redis.call('HSET', KEYS[1], 'jti', ARGV[2], 'last_used', ARGV[3], 'expires', ARGV[3] + ARGV[4])
-redis.call('EXPIRE', KEYS[1], ARGV[4])
-local out = {1}
-for i = 1, #user do out[#out + 1] = user[i] end
-return out
-)lua";
-
-// Logout.  KEYS: session, user's session set.  ARGV: jti, sid.
-// Returns 1 ended; 0 unknown session; -1 stale jti (session revoked as reuse).
-const char *const kLuaEndSession = R"lua(
-local cur = redis.call('HGET', KEYS[1], 'jti')
-if not cur then return 0 end
-redis.call('DEL', KEYS[1])
-redis.call('SREM', KEYS[2], ARGV[2])
-if cur ~= ARGV[1] then return -1 end
-return 1
-)lua";
-
-// KEYS: user's session set.  ARGV: prefix.  Returns the number revoked.
-const char *const kLuaEndAllSessions = R"lua(
-local n = 0
-for _, sid in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  n = n + redis.call('DEL', ARGV[1] .. 'session:' .. sid)
-end
-redis.call('DEL', KEYS[1])
-return n
-)lua";
-
-// KEYS: user's session set.  ARGV: prefix.  Returns a list of session
-// hashes (flat arrays with 'id' first); prunes expired members.
-const char *const kLuaListSessions = R"lua(
-local out = {}
-for _, sid in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  local h = redis.call('HGETALL', ARGV[1] .. 'session:' .. sid)
-  if #h == 0 then
-    redis.call('SREM', KEYS[1], sid)
-  else
-    table.insert(h, 1, sid)
-    table.insert(h, 1, 'id')
-    out[#out + 1] = h
-  end
-end
-return out
-)lua";
 
 }  // namespace restauth

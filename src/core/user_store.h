@@ -1,7 +1,8 @@
-// Users and sessions in Redis: key names, Lua scripts for every multi-key
-// change (so concurrent writers never leave a half-written user), and the
-// conversion between Redis hashes and User.  The schema is documented in
-// README.md ("Redis key schema").
+// Users and sessions in Redis: key names, the commands that read users, and
+// the conversion between Redis hashes and User.  Every multi-key change is
+// one Lua script (lua_scripts.h, src/core/lua/), so concurrent writers never
+// leave a half-written user.  The schema is documented in README.md ("Redis
+// key schema").
 #pragma once
 
 #include <cstdint>
@@ -28,6 +29,9 @@ struct User {
     std::string last_login;
 };
 
+// Every key name, in one place.  Scripts that reach keys they are not
+// passed build user:, session:, token:, verify: from the prefix the same
+// way (src/core/lua/*.lua); so does scripts/restauth-user.
 class Keys {
 public:
     explicit Keys(std::string_view prefix) : prefix_(prefix) {}
@@ -41,6 +45,11 @@ public:
     std::string session(std::string_view sid) const { return prefix_ + "session:" + std::string(sid); }
     std::string reset_token(std::string_view digest) const { return prefix_ + "reset:" + std::string(digest); }
     std::string verify_key(std::string_view digest) const { return prefix_ + "verify:" + std::string(digest); }
+    // A rate-limit counter: kind (login_ip, ...) and a digest of the subject.
+    std::string rate_limit(std::string_view kind, std::string_view digest) const
+    {
+        return prefix_ + "rl:" + std::string(kind) + ":" + std::string(digest);
+    }
     const std::string &prefix() const { return prefix_; }
 
 private:
@@ -60,16 +69,5 @@ enum class LoginField { Username, Email, Either };
 // One round trip: index lookup + HGETALL; an empty array when unknown.
 Command find_user_command(const Keys &keys, LoginField field, std::string_view folded);
 Command get_user_command(const Keys &keys, int64_t id);
-
-// Lua scripts; each is one atomic step.  Arguments documented at each.
-extern const char *const kLuaCreateUser;
-extern const char *const kLuaUpdateProfile;
-extern const char *const kLuaSetPassword;
-extern const char *const kLuaStartSession;
-extern const char *const kLuaStartOpaque;
-extern const char *const kLuaRotateSession;
-extern const char *const kLuaEndSession;
-extern const char *const kLuaEndAllSessions;
-extern const char *const kLuaListSessions;
 
 }  // namespace restauth

@@ -276,6 +276,55 @@ class UserToolTests(Base):
         self.assertFalse(check_password("old-pw", pw))
         self.assertEqual(self.r.exists(P + "session:s1", P + "user:1:sessions"), 0)
 
+    def test_set_password_revokes_opaque_keys(self):
+        # The module's set_password script: opaque-mode keys go too, as on a
+        # password change through the API.
+        uid = self.create("alice", "alice@example.com", "old-pw")
+        other = self.create("bob", "bob@example.com")
+        for u, digest in ((uid, "d1"), (uid, "d2"), (other, "d3")):
+            self.r.hset(P + "token:" + digest, mapping={"user_id": u, "created": "1700000000"})
+            self.r.sadd(P + "user:%d:tokens" % u, digest)
+        res = user_tool("set-password", "alice", "--password", "new-pw", "--iterations", "1000")
+        self.assertEqual(res.returncode, 0, res.stderr)
+        self.assertEqual(self.r.exists(P + "token:d1", P + "token:d2", P + "user:1:tokens"), 0)
+        self.assertEqual(self.r.exists(P + "token:d3", P + "user:2:tokens"), 2)
+
+    def test_create_replaces_dangling_index_entries(self):
+        # Index entries of a user whose hash was deleted by hand do not block.
+        self.r.hset(P + "users:by_username", "alice", "9")
+        self.r.hset(P + "users:by_email", "alice@example.com", "9")
+        self.assertEqual(self.create("alice", "alice@example.com"), 1)
+        self.assertEqual(self.r.hgetall(P + "users:by_username"), {"alice": "1"})
+        self.assertEqual(self.r.hgetall(P + "users:by_email"), {"alice@example.com": "1"})
+
+    def test_runs_the_module_lua_files(self):
+        # The scripts come from src/core/lua (found through the script's real
+        # path, so a symlink elsewhere works), or from --lua-dir.
+        lua_dir = os.path.join(ROOT, "src", "core", "lua")
+        with tempfile.TemporaryDirectory() as tmp:
+            link = os.path.join(tmp, "restauth-user")
+            os.symlink(USER_TOOL, link)
+            res = run(link, "--redis", "127.0.0.1:%d" % REDIS_PORT, "create", "alice", "--email",
+                      "alice@example.com", "--password", "pw", "--iterations", "1000")
+            self.assertEqual(res.returncode, 0, res.stderr)
+            # A copy whose set_password.lua is changed: the tool runs that file.
+            copy = os.path.join(tmp, "lua")
+            shutil.copytree(lua_dir, copy)
+            with open(os.path.join(copy, "set_password.lua"), "w") as f:
+                f.write("redis.call('HSET', KEYS[1], 'marker', ARGV[3]:sub(1, 13)) return 1\n")
+            res = user_tool("set-password", "alice", "--password", "x", "--iterations", "1000",
+                            "--lua-dir", copy)
+            self.assertEqual(res.returncode, 0, res.stderr)
+            self.assertEqual(self.r.hget(P + "user:1", "marker"), "pbkdf2_sha256")
+            # No scripts there: a usage error, and nothing written.
+            before = {k: self.r.dump(k) for k in self.r.keys("*")}
+            for args in (("--lua-dir", tmp, "set-password", "alice", "--password", "x"),
+                         ("create", "bob", "--email", "", "--password", "x", "--lua-dir", tmp)):
+                res = user_tool(*args)
+                self.assertEqual(res.returncode, 2, res.stderr)
+                self.assertIn("cannot read Lua script " + os.path.join(tmp, ""), res.stderr)
+            self.assertEqual({k: self.r.dump(k) for k in self.r.keys("*")}, before)
+
     def test_delete_removes_everything(self):
         uid = self.create("alice", "alice@example.com")
         self.create("bob", "bob@example.com")

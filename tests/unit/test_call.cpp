@@ -3,7 +3,10 @@
 // hand-built hiredis replies.  Each test plays the shim: it advances a call
 // with restauth_call_next(), checks the exact Redis commands or job the core
 // asks for, feeds replies back, and checks the answer against the contract
-// (/work/shared/API.md).
+// (/work/shared/API.md).  The fake Redis tells EVALs apart by their script:
+// a test names the script it expects (lua_scripts.h), and answers an EVAL
+// only through REPLY_EVAL, which checks that name.  What each script does in
+// a real Redis is tested in tests/lua/.
 //
 // Password hashes are made with the core's make_password_hash at 1000
 // iterations (settings.password_iterations = 1000) so login jobs are fast.
@@ -29,6 +32,7 @@ extern "C" {
 #include <cjson/cJSON.h>
 #include <hiredis/hiredis.h>
 
+#include "lua_scripts.h"  // the scripts' texts, to tell EVALs apart
 #include "password.h"  // make_password_hash / check_password, for fixtures only
 #include "restauth.h"
 
@@ -216,6 +220,52 @@ Hash with(Hash h, const std::string &field, const std::string &value)
 const char *const kAliceJson =
     R"({"pk": 7, "username": "Alice", "email": "alice@example.com", "first_name": "Alice", "last_name": "Liddell"})";
 
+// ---- the core's Lua scripts, by name ----------------------------------------------------
+
+const std::vector<std::pair<std::string_view, std::string_view>> &lua_scripts()
+{
+    static const std::vector<std::pair<std::string_view, std::string_view>> all = {
+        {"create_user", restauth::lua::create_user},
+        {"delete_own_session", restauth::lua::delete_own_session},
+        {"end_all_sessions", restauth::lua::end_all_sessions},
+        {"end_session", restauth::lua::end_session},
+        {"find_user", restauth::lua::find_user},
+        {"list_sessions", restauth::lua::list_sessions},
+        {"rate_limit", restauth::lua::rate_limit},
+        {"register_user", restauth::lua::register_user},
+        {"request_reset", restauth::lua::request_reset},
+        {"resend_verification", restauth::lua::resend_verification},
+        {"reset_password", restauth::lua::reset_password},
+        {"rotate_session", restauth::lua::rotate_session},
+        {"set_password", restauth::lua::set_password},
+        {"start_opaque", restauth::lua::start_opaque},
+        {"start_session", restauth::lua::start_session},
+        {"update_profile", restauth::lua::update_profile},
+        {"verify_email", restauth::lua::verify_email},
+    };
+    return all;
+}
+
+// A command argument as tests see it: "lua:<name>" for a script's text.
+std::string shown(const std::string &arg)
+{
+    for (const auto &[name, text] : lua_scripts()) {
+        if (arg == text) return "lua:" + std::string(name);
+    }
+    return arg;
+}
+
+// The expected script argument of an EVAL: script("find_user") is
+// src/core/lua/find_user.lua.
+std::string script(std::string_view name)
+{
+    for (const auto &entry : lua_scripts()) {
+        if (entry.first == name) return "lua:" + std::string(name);
+    }
+    fail_msg("no Lua script is named %.*s", int(name.size()), name.data());
+    return {};
+}
+
 // ---- requests and calls ---------------------------------------------------------------
 
 struct Req {
@@ -330,8 +380,29 @@ public:
         return out;
     }
 
-    // Like hiredis, the reply is freed once the callback returns.
-    void reply(size_t i, Reply r) { restauth_call_redis_reply(call_, i, r.get()); }
+    // Like hiredis, the reply is freed once the callback returns.  An EVAL
+    // is answered only through REPLY_EVAL, naming its script.
+    void reply(size_t i, Reply r, const char *file = __builtin_FILE(), int line = __builtin_LINE())
+    {
+        auto cmd = command(i);
+        if (!cmd.empty() && cmd[0] == "EVAL") {
+            print_error("EVAL of %s answered without naming the script (use REPLY_EVAL)\n", shown(cmd.at(1)).c_str());
+            _fail(file, line);
+        }
+        restauth_call_redis_reply(call_, i, r.get());
+    }
+
+    void reply_eval(size_t i, std::string_view name, Reply r, const char *file, int line)
+    {
+        auto cmd = command(i);
+        std::string want = script(name);
+        std::string got = cmd.empty() ? "no command" : cmd[0] == "EVAL" && cmd.size() > 1 ? shown(cmd[1]) : cmd[0];
+        if (got != want) {
+            print_error("expected an EVAL of %s, the core sent %s\n", want.c_str(), got.c_str());
+            _fail(file, line);
+        }
+        restauth_call_redis_reply(call_, i, r.get());
+    }
     void fail_reply(size_t i) { restauth_call_redis_reply(call_, i, nullptr); }
     void run_job() { restauth_call_run_job(call_); }
     void job_failed() { restauth_call_job_failed(call_); }
@@ -373,6 +444,10 @@ private:
 
 // ---- assertions with the caller's line -------------------------------------------------
 
+// Answers command i of the flow, an EVAL of the named script (fails on any
+// other command or script).
+#define REPLY_EVAL(flow, i, name, reply) (flow).reply_eval((i), (name), (reply), __FILE__, __LINE__)
+
 void expect_need(restauth_need_t got, restauth_need_t want, const char *file, int line)
 {
     if (got != want) {
@@ -410,8 +485,8 @@ void expect_json(const std::string &got, const std::string &want, const char *fi
 }
 #define EXPECT_JSON(got, want) expect_json((got), (want), __FILE__, __LINE__)
 
-// Compares a command; "*" in `want` matches any argument (a script body, a
-// random id).
+// Compares a command; "*" in `want` matches any argument (a random id),
+// script("name") the text of that Lua script.
 const std::string kAny = "*";
 
 void expect_command(const std::vector<std::string> &got, const std::vector<std::string> &want, const char *file,
@@ -419,11 +494,14 @@ void expect_command(const std::vector<std::string> &got, const std::vector<std::
 {
     bool same = got.size() == want.size();
     for (size_t i = 0; same && i < got.size(); i++) {
-        if (want[i] != kAny && want[i] != got[i]) same = false;
+        if (want[i] != kAny && want[i] != shown(got[i])) same = false;
     }
     if (!same) {
         std::string g, w;
-        for (const auto &a : got) g += " [" + (a.size() > 60 ? a.substr(0, 60) + "..." : a) + "]";
+        for (const auto &x : got) {
+            std::string a = shown(x);
+            g += " [" + (a.size() > 60 ? a.substr(0, 60) + "..." : a) + "]";
+        }
         for (const auto &a : want) w += " [" + a + "]";
         print_error("command differs\n  got: %s\n  want:%s\n", g.c_str(), w.c_str());
         _fail(file, line);
@@ -530,12 +608,12 @@ Session login_alice(const restauth_api_t *api, int64_t now = kNow)
     r.now = now;
     Flow f(api, r);
     STEP(f, RESTAUTH_NEED_REDIS);
-    f.reply(0, r_hash(alice()));
+    REPLY_EVAL(f, 0, "find_user", r_hash(alice()));
     STEP(f, RESTAUTH_NEED_JOB);
     f.run_job();
     STEP(f, RESTAUTH_NEED_REDIS);
     auto start = f.command(0);
-    f.reply(0, r_int(1));
+    REPLY_EVAL(f, 0, "start_session", r_int(1));
     STEP(f, RESTAUTH_DONE);
     assert_int_equal(f.status(), 200);
     Json body = PARSE(f.body());
@@ -705,7 +783,8 @@ void test_both_url_forms_reach_the_endpoint(void **)
         r.path = path;
         Flow f(api.get(), r);
         STEP(f, RESTAUTH_NEED_REDIS);
-        EXPECT_COMMAND(f.command(0), {"EVAL", kAny, "2", "restauth:users:by_username", "restauth:users:by_email",
+        EXPECT_COMMAND(f.command(0), {"EVAL", script("find_user"), "2",
+                                      "restauth:users:by_username", "restauth:users:by_email",
                                       "restauth:", "username", "alice"});
     }
 }
@@ -721,9 +800,9 @@ void test_sessions_id_routes_to_delete_in_both_forms(void **)
         f.reply(0, r_hash(alice()));
         STEP(f, RESTAUTH_NEED_REDIS);
         EXPECT_ONE_COMMAND(f);
-        EXPECT_COMMAND(f.command(0), {"EVAL", kAny, "2", "restauth:session:abc123", "restauth:user:7:sessions",
-                                      "7", "abc123"});
-        f.reply(0, r_int(1));
+        EXPECT_COMMAND(f.command(0), {"EVAL", script("delete_own_session"), "2",
+                                      "restauth:session:abc123", "restauth:user:7:sessions", "7", "abc123"});
+        REPLY_EVAL(f, 0, "delete_own_session", r_int(1));
         STEP(f, RESTAUTH_DONE);
         assert_int_equal(f.status(), 204);
         assert_string_equal(f.body().c_str(), "");
@@ -738,7 +817,7 @@ void test_sessions_id_of_someone_else_is_404(void **)
     STEP(f, RESTAUTH_NEED_REDIS);
     f.reply(0, r_hash(alice()));
     STEP(f, RESTAUTH_NEED_REDIS);
-    f.reply(0, r_int(0));
+    REPLY_EVAL(f, 0, "delete_own_session", r_int(0));
     STEP(f, RESTAUTH_DONE);
     assert_int_equal(f.status(), 404);
     EXPECT_JSON(f.body(), R"({"detail": "Not found."})");
@@ -788,14 +867,14 @@ void test_sessions_list_marks_the_current_session(void **)
     STEP(f, RESTAUTH_NEED_REDIS);
     f.reply(0, r_hash(alice()));
     STEP(f, RESTAUTH_NEED_REDIS);
-    EXPECT_COMMAND(f.command(0), {"EVAL", kAny, "1", "restauth:user:7:sessions", "restauth:"});
+    EXPECT_COMMAND(f.command(0), {"EVAL", script("list_sessions"), "1", "restauth:user:7:sessions", "restauth:"});
     std::vector<Reply> sessions;
     sessions.push_back(r_hash({{"id", s.sid}, {"user_id", "7"}, {"created", std::to_string(kNow)},
                                {"last_used", std::to_string(kNow + 300)}, {"user_agent", kUserAgent},
                                {"ip", kClientIp}}));
     sessions.push_back(r_hash({{"id", "other"}, {"user_id", "7"}, {"created", std::to_string(kNow)},
                                {"last_used", std::to_string(kNow)}, {"user_agent", "curl"}, {"ip", "::1"}}));
-    f.reply(0, r_array(std::move(sessions)));
+    REPLY_EVAL(f, 0, "list_sessions", r_array(std::move(sessions)));
     STEP(f, RESTAUTH_DONE);
     assert_int_equal(f.status(), 200);
     EXPECT_JSON(f.body(), "[{\"id\": \"" + s.sid + "\", \"created\": \"" + kNowIso +
@@ -817,13 +896,13 @@ void test_call_destroyed_mid_flow_is_clean(void **)
     {
         Flow f(api.get(), login_req("alice", kPassword));
         STEP(f, RESTAUTH_NEED_REDIS);
-        f.reply(0, r_hash(alice()));
+        REPLY_EVAL(f, 0, "find_user", r_hash(alice()));
         STEP(f, RESTAUTH_NEED_JOB);
     }
     {
         Flow f(api.get(), login_req("alice", kPassword));
         STEP(f, RESTAUTH_NEED_REDIS);
-        f.reply(0, r_hash(alice()));
+        REPLY_EVAL(f, 0, "find_user", r_hash(alice()));
         STEP(f, RESTAUTH_NEED_JOB);
         f.run_job();  // finished on the pool, the client gone before resuming
     }
@@ -859,10 +938,10 @@ void test_login_happy_path_commands_job_and_tokens(void **)
     STEP(f, RESTAUTH_NEED_REDIS);
     EXPECT_ONE_COMMAND(f);
     auto find = f.command(0);
-    EXPECT_COMMAND(find, {"EVAL", kAny, "2", "restauth:users:by_username", "restauth:users:by_email", "restauth:",
-                          "username", "alice"});
+    EXPECT_COMMAND(find, {"EVAL", script("find_user"), "2",
+                          "restauth:users:by_username", "restauth:users:by_email", "restauth:", "username", "alice"});
     assert_true(contains(find[1], "HGETALL"));
-    f.reply(0, r_hash(alice()));
+    REPLY_EVAL(f, 0, "find_user", r_hash(alice()));
 
     // 2. the password check, off the event loop.
     STEP(f, RESTAUTH_NEED_JOB);
@@ -874,14 +953,14 @@ void test_login_happy_path_commands_job_and_tokens(void **)
     EXPECT_ONE_COMMAND(f);
     auto start = f.command(0);
     const std::string sid = start.at(10);
-    EXPECT_COMMAND(start, {"EVAL", kAny, "3", "restauth:user:7", "restauth:session:" + sid,
+    EXPECT_COMMAND(start, {"EVAL", script("start_session"), "3", "restauth:user:7", "restauth:session:" + sid,
                            "restauth:user:7:sessions", kNowIso, "86400", g_hash, "", sid,
                            "user_id", "7", "jti", kAny, "created", std::to_string(kNow),
                            "last_used", std::to_string(kNow), "user_agent", kUserAgent, "ip", kClientIp,
                            "expires", std::to_string(kNow + 86400)});
     assert_int_equal(sid.size(), 32);
     assert_true(contains(start[1], "SADD"));
-    f.reply(0, r_int(1));
+    REPLY_EVAL(f, 0, "start_session", r_int(1));
 
     // 4. the answer.
     STEP(f, RESTAUTH_DONE);
@@ -937,7 +1016,8 @@ void test_login_ignores_stale_credentials(void **)
     r.now = kNow + 3600;  // both expired
     Flow f(api.get(), r);
     STEP(f, RESTAUTH_NEED_REDIS);
-    EXPECT_COMMAND(f.command(0), {"EVAL", kAny, "2", "restauth:users:by_username", "restauth:users:by_email",
+    EXPECT_COMMAND(f.command(0), {"EVAL", script("find_user"), "2",
+                                  "restauth:users:by_username", "restauth:users:by_email",
                                   "restauth:", "username", "alice"});
 }
 
@@ -946,7 +1026,8 @@ void test_login_email_wins_over_username(void **)
     auto api = make_api();
     Flow f(api.get(), post("login/", R"({"username": "bob", "email": "Alice@Example.COM", "password": "x"})"));
     STEP(f, RESTAUTH_NEED_REDIS);
-    EXPECT_COMMAND(f.command(0), {"EVAL", kAny, "2", "restauth:users:by_username", "restauth:users:by_email",
+    EXPECT_COMMAND(f.command(0), {"EVAL", script("find_user"), "2",
+                                  "restauth:users:by_username", "restauth:users:by_email",
                                   "restauth:", "email", "alice@example.com"});
 }
 
@@ -955,7 +1036,8 @@ void test_login_username_holding_an_email_looks_up_either(void **)
     auto api = make_api();
     Flow f(api.get(), post("login/", R"({"username": "ALICE@example.com", "email": "", "password": "x"})"));
     STEP(f, RESTAUTH_NEED_REDIS);
-    EXPECT_COMMAND(f.command(0), {"EVAL", kAny, "2", "restauth:users:by_username", "restauth:users:by_email",
+    EXPECT_COMMAND(f.command(0), {"EVAL", script("find_user"), "2",
+                                  "restauth:users:by_username", "restauth:users:by_email",
                                   "restauth:", "either", "alice@example.com"});
 }
 
@@ -964,9 +1046,9 @@ void test_login_uses_the_configured_prefix(void **)
     auto api = make_api([](restauth_settings_t &s) { s.redis_prefix = S("app1:"); });
     Flow f(api.get(), login_req("alice", kPassword));
     STEP(f, RESTAUTH_NEED_REDIS);
-    EXPECT_COMMAND(f.command(0), {"EVAL", kAny, "2", "app1:users:by_username", "app1:users:by_email", "app1:",
-                                  "username", "alice"});
-    f.reply(0, r_hash(alice()));
+    EXPECT_COMMAND(f.command(0), {"EVAL", script("find_user"), "2",
+                                  "app1:users:by_username", "app1:users:by_email", "app1:", "username", "alice"});
+    REPLY_EVAL(f, 0, "find_user", r_hash(alice()));
     STEP(f, RESTAUTH_NEED_JOB);
     f.run_job();
     STEP(f, RESTAUTH_NEED_REDIS);
@@ -981,7 +1063,7 @@ void test_login_unknown_user_is_refused_after_a_job(void **)
     auto api = make_api();
     Flow f(api.get(), login_req("nobody", kPassword));
     STEP(f, RESTAUTH_NEED_REDIS);
-    f.reply(0, r_array({}));
+    REPLY_EVAL(f, 0, "find_user", r_array({}));
     STEP(f, RESTAUTH_NEED_JOB);  // a hash is still paid for
     f.run_job();
     STEP(f, RESTAUTH_DONE);      // and no session is started
@@ -994,7 +1076,7 @@ double job_seconds(const restauth_api_t *api, Reply found)
 {
     Flow f(api, login_req("alice", "not the password"));
     STEP(f, RESTAUTH_NEED_REDIS);
-    f.reply(0, std::move(found));
+    REPLY_EVAL(f, 0, "find_user", std::move(found));
     STEP(f, RESTAUTH_NEED_JOB);
     auto t0 = std::chrono::steady_clock::now();
     f.run_job();
@@ -1022,7 +1104,7 @@ void test_login_inactive_user_is_refused_like_a_wrong_password(void **)
     auto api = make_api();
     Flow f(api.get(), login_req("alice", kPassword));  // the right password
     STEP(f, RESTAUTH_NEED_REDIS);
-    f.reply(0, r_hash(with(alice(), "is_active", "0")));
+    REPLY_EVAL(f, 0, "find_user", r_hash(with(alice(), "is_active", "0")));
     STEP(f, RESTAUTH_NEED_JOB);
     f.run_job();
     STEP(f, RESTAUTH_DONE);
@@ -1035,7 +1117,7 @@ void test_login_wrong_password_is_400(void **)
     auto api = make_api();
     Flow f(api.get(), login_req("alice", "correct horse batterY"));
     STEP(f, RESTAUTH_NEED_REDIS);
-    f.reply(0, r_hash(alice()));
+    REPLY_EVAL(f, 0, "find_user", r_hash(alice()));
     STEP(f, RESTAUTH_NEED_JOB);
     f.run_job();
     STEP(f, RESTAUTH_DONE);
@@ -1051,7 +1133,7 @@ void test_login_unusable_password_never_matches(void **)
     auto api = make_api();
     Flow f(api.get(), login_req("alice", kPassword));
     STEP(f, RESTAUTH_NEED_REDIS);
-    f.reply(0, r_hash(with(alice(), "password", "!" + g_hash)));
+    REPLY_EVAL(f, 0, "find_user", r_hash(with(alice(), "password", "!" + g_hash)));
     STEP(f, RESTAUTH_NEED_JOB);
     f.run_job();
     STEP(f, RESTAUTH_DONE);
@@ -1064,7 +1146,7 @@ void test_login_mandatory_verification_refuses_unverified_email(void **)
     auto api = make_api([](restauth_settings_t &s) { s.email_verification = RESTAUTH_VERIFY_MANDATORY; });
     Flow f(api.get(), login_req("alice", kPassword));
     STEP(f, RESTAUTH_NEED_REDIS);
-    f.reply(0, r_hash(with(alice(), "email_verified", "0")));
+    REPLY_EVAL(f, 0, "find_user", r_hash(with(alice(), "email_verified", "0")));
     STEP(f, RESTAUTH_NEED_JOB);
     f.run_job();
     STEP(f, RESTAUTH_DONE);
@@ -1077,7 +1159,7 @@ void test_login_mandatory_verification_hides_status_behind_wrong_password(void *
     auto api = make_api([](restauth_settings_t &s) { s.email_verification = RESTAUTH_VERIFY_MANDATORY; });
     Flow f(api.get(), login_req("alice", "wrong password"));
     STEP(f, RESTAUTH_NEED_REDIS);
-    f.reply(0, r_hash(with(alice(), "email_verified", "0")));
+    REPLY_EVAL(f, 0, "find_user", r_hash(with(alice(), "email_verified", "0")));
     STEP(f, RESTAUTH_NEED_JOB);
     f.run_job();
     STEP(f, RESTAUTH_DONE);
@@ -1090,7 +1172,7 @@ void test_login_mandatory_verification_admits_verified_email(void **)
     auto api = make_api([](restauth_settings_t &s) { s.email_verification = RESTAUTH_VERIFY_MANDATORY; });
     Flow f(api.get(), login_req("alice", kPassword));
     STEP(f, RESTAUTH_NEED_REDIS);
-    f.reply(0, r_hash(alice()));
+    REPLY_EVAL(f, 0, "find_user", r_hash(alice()));
     STEP(f, RESTAUTH_NEED_JOB);
     f.run_job();
     STEP(f, RESTAUTH_NEED_REDIS);  // the session starts
@@ -1101,11 +1183,11 @@ void test_login_optional_verification_admits_unverified_email(void **)
     auto api = make_api();
     Flow f(api.get(), login_req("alice", kPassword));
     STEP(f, RESTAUTH_NEED_REDIS);
-    f.reply(0, r_hash(with(alice(), "email_verified", "0")));
+    REPLY_EVAL(f, 0, "find_user", r_hash(with(alice(), "email_verified", "0")));
     STEP(f, RESTAUTH_NEED_JOB);
     f.run_job();
     STEP(f, RESTAUTH_NEED_REDIS);
-    f.reply(0, r_int(1));
+    REPLY_EVAL(f, 0, "start_session", r_int(1));
     STEP(f, RESTAUTH_DONE);
     assert_int_equal(f.status(), 200);
 }
@@ -1116,7 +1198,7 @@ void test_login_stale_hash_is_upgraded_at_session_start(void **)
     std::string old_hash = restauth::make_password_hash(kPassword, 2000);
     Flow f(api.get(), login_req("alice", kPassword));
     STEP(f, RESTAUTH_NEED_REDIS);
-    f.reply(0, r_hash(with(alice(), "password", old_hash)));
+    REPLY_EVAL(f, 0, "find_user", r_hash(with(alice(), "password", old_hash)));
     STEP(f, RESTAUTH_NEED_JOB);
     f.run_job();
     STEP(f, RESTAUTH_NEED_REDIS);
@@ -1125,7 +1207,7 @@ void test_login_stale_hash_is_upgraded_at_session_start(void **)
     const std::string &upgraded = start.at(9);
     assert_true(contains(upgraded, "pbkdf2_sha256$1000$"));
     assert_int_equal(restauth::check_password(kPassword, upgraded, 1000, nullptr), restauth::PasswordCheck::Match);
-    f.reply(0, r_int(1));
+    REPLY_EVAL(f, 0, "start_session", r_int(1));
     STEP(f, RESTAUTH_DONE);
     assert_int_equal(f.status(), 200);
 }
@@ -1135,11 +1217,11 @@ void test_login_user_vanished_before_session_start_is_400(void **)
     auto api = make_api();
     Flow f(api.get(), login_req("alice", kPassword));
     STEP(f, RESTAUTH_NEED_REDIS);
-    f.reply(0, r_hash(alice()));
+    REPLY_EVAL(f, 0, "find_user", r_hash(alice()));
     STEP(f, RESTAUTH_NEED_JOB);
     f.run_job();
     STEP(f, RESTAUTH_NEED_REDIS);
-    f.reply(0, r_int(0));
+    REPLY_EVAL(f, 0, "start_session", r_int(0));
     STEP(f, RESTAUTH_DONE);
     assert_int_equal(f.status(), 400);
     assert_string_equal(f.body().c_str(), kLoginFailed);
@@ -1150,12 +1232,12 @@ void test_login_sets_cookies_when_configured(void **)
     auto api = make_api(with_cookies);
     Flow f(api.get(), login_req("alice", kPassword));
     STEP(f, RESTAUTH_NEED_REDIS);
-    f.reply(0, r_hash(alice()));
+    REPLY_EVAL(f, 0, "find_user", r_hash(alice()));
     STEP(f, RESTAUTH_NEED_JOB);
     f.run_job();
     STEP(f, RESTAUTH_NEED_REDIS);
     const std::string jti = f.command(0).at(14);
-    f.reply(0, r_int(1));
+    REPLY_EVAL(f, 0, "start_session", r_int(1));
     STEP(f, RESTAUTH_DONE);
     assert_int_equal(f.status(), 200);
     Json body = PARSE(f.body());
@@ -1182,7 +1264,7 @@ void test_login_job_rejected_is_503(void **)
     auto api = make_api(with_cookies);
     Flow f(api.get(), login_req("alice", kPassword));
     STEP(f, RESTAUTH_NEED_REDIS);
-    f.reply(0, r_hash(alice()));
+    REPLY_EVAL(f, 0, "find_user", r_hash(alice()));
     STEP(f, RESTAUTH_NEED_JOB);
     f.job_failed();
     STEP(f, RESTAUTH_DONE);  // no session is started
@@ -1208,7 +1290,7 @@ void test_login_redis_error_at_lookup_is_503(void **)
     auto api = make_api();
     Flow f(api.get(), login_req("alice", kPassword));
     STEP(f, RESTAUTH_NEED_REDIS);
-    f.reply(0, r_error("NOSCRIPT No matching script"));
+    REPLY_EVAL(f, 0, "find_user", r_error("NOSCRIPT No matching script"));
     STEP(f, RESTAUTH_DONE);
     assert_int_equal(f.status(), 503);
     assert_string_equal(f.body().c_str(), k503);
@@ -1220,12 +1302,15 @@ void test_login_redis_failing_at_session_start_gives_no_half_response(void **)
     for (int error_reply = 0; error_reply < 2; error_reply++) {
         Flow f(api.get(), login_req("alice", kPassword));
         STEP(f, RESTAUTH_NEED_REDIS);
-        f.reply(0, r_hash(alice()));
+        REPLY_EVAL(f, 0, "find_user", r_hash(alice()));
         STEP(f, RESTAUTH_NEED_JOB);
         f.run_job();
         STEP(f, RESTAUTH_NEED_REDIS);
-        if (error_reply) f.reply(0, r_error("READONLY You can't write against a read only replica."));
-        else f.fail_reply(0);
+        if (error_reply) {
+            REPLY_EVAL(f, 0, "start_session", r_error("READONLY You can't write against a read only replica."));
+        } else {
+            f.fail_reply(0);
+        }
         STEP(f, RESTAUTH_DONE);
         assert_int_equal(f.status(), 503);
         assert_string_equal(f.body().c_str(), k503);  // no tokens
@@ -1309,9 +1394,10 @@ void test_body_form_login_reaches_redis(void **)
     r.content_type = "application/x-www-form-urlencoded";
     Flow f(api.get(), r);
     STEP(f, RESTAUTH_NEED_REDIS);
-    EXPECT_COMMAND(f.command(0), {"EVAL", kAny, "2", "restauth:users:by_username", "restauth:users:by_email",
+    EXPECT_COMMAND(f.command(0), {"EVAL", script("find_user"), "2",
+                                  "restauth:users:by_username", "restauth:users:by_email",
                                   "restauth:", "username", "alice"});
-    f.reply(0, r_hash(alice()));
+    REPLY_EVAL(f, 0, "find_user", r_hash(alice()));
     STEP(f, RESTAUTH_NEED_JOB);
     f.run_job();
     STEP(f, RESTAUTH_NEED_REDIS);  // "+" decoded to spaces: the password matched
@@ -1510,11 +1596,11 @@ void test_login_with_csrf_sets_a_readable_csrf_cookie(void **)
     auto api = make_api(with_csrf_cookies);
     Flow f(api.get(), login_req("alice", kPassword));
     STEP(f, RESTAUTH_NEED_REDIS);
-    f.reply(0, r_hash(alice()));
+    REPLY_EVAL(f, 0, "find_user", r_hash(alice()));
     STEP(f, RESTAUTH_NEED_JOB);
     f.run_job();
     STEP(f, RESTAUTH_NEED_REDIS);
-    f.reply(0, r_int(1));
+    REPLY_EVAL(f, 0, "start_session", r_int(1));
     STEP(f, RESTAUTH_DONE);
     assert_int_equal(f.status(), 200);
     auto cookies = f.headers("Set-Cookie");
@@ -1600,11 +1686,11 @@ void test_refresh_rotates_the_session(void **)
     Flow f(api.get(), refresh_req(s.refresh, later));
     auto cmd = refresh_until_rotation(f);
     const std::string new_jti = cmd.at(6);
-    EXPECT_COMMAND(cmd, {"EVAL", kAny, "2", "restauth:session:" + s.sid, "restauth:user:7", s.refresh_jti, kAny,
-                         std::to_string(later), "86400", s.sid, "restauth:user:7:sessions"});
+    EXPECT_COMMAND(cmd, {"EVAL", script("rotate_session"), "2", "restauth:session:" + s.sid, "restauth:user:7",
+                         s.refresh_jti, kAny, std::to_string(later), "86400", s.sid, "restauth:user:7:sessions"});
     assert_int_equal(new_jti.size(), 32);
     assert_string_not_equal(new_jti.c_str(), s.refresh_jti.c_str());
-    f.reply(0, r_rotated(1, alice()));
+    REPLY_EVAL(f, 0, "rotate_session", r_rotated(1, alice()));
     STEP(f, RESTAUTH_DONE);
     assert_int_equal(f.status(), 200);
 
@@ -1635,7 +1721,7 @@ void test_refresh_of_revoked_session_is_blacklisted(void **)
     Session s = login_alice(api.get());
     Flow f(api.get(), refresh_req(s.refresh));
     refresh_until_rotation(f);
-    f.reply(0, r_rotated(0));
+    REPLY_EVAL(f, 0, "rotate_session", r_rotated(0));
     STEP(f, RESTAUTH_DONE);
     EXPECT_401(f, R"({"detail": "Token is blacklisted", "code": "token_not_valid"})");
 }
@@ -1646,7 +1732,7 @@ void test_refresh_reuse_revokes_session(void **)
     Session s = login_alice(api.get());
     Flow f(api.get(), refresh_req(s.refresh));
     refresh_until_rotation(f);
-    f.reply(0, r_rotated(-1));  // the script saw a stale jti and revoked the session
+    REPLY_EVAL(f, 0, "rotate_session", r_rotated(-1));  // the script saw a stale jti and revoked the session
     STEP(f, RESTAUTH_DONE);
     EXPECT_401(f, R"({"detail": "Token is blacklisted", "code": "token_not_valid"})");
     bool warned = false;
@@ -1662,7 +1748,7 @@ void test_refresh_for_inactive_or_deleted_user_is_401(void **)
     Session s = login_alice(api.get());
     Flow f(api.get(), refresh_req(s.refresh));
     refresh_until_rotation(f);
-    f.reply(0, r_rotated(-2));
+    REPLY_EVAL(f, 0, "rotate_session", r_rotated(-2));
     STEP(f, RESTAUTH_DONE);
     EXPECT_401(f, R"({"detail": "No active account found for the given token.", "code": "no_active_account"})");
 }
@@ -1721,7 +1807,7 @@ void test_refresh_reads_the_cookie_and_sets_cookies(void **)
     Flow f(api.get(), r);
     auto cmd = refresh_until_rotation(f);
     assert_string_equal(cmd.at(5).c_str(), v.refresh_jti.c_str());
-    f.reply(0, r_rotated(1, alice()));
+    REPLY_EVAL(f, 0, "rotate_session", r_rotated(1, alice()));
     STEP(f, RESTAUTH_DONE);
     assert_int_equal(f.status(), 200);
     auto cookies = f.headers("Set-Cookie");
@@ -1745,7 +1831,7 @@ void test_refresh_httponly_cookie_mode_keeps_refresh_out_of_body(void **)
     r.cookie = "refresh-auth=" + v.refresh;
     Flow f(api.get(), r);
     refresh_until_rotation(f);
-    f.reply(0, r_rotated(1, alice()));
+    REPLY_EVAL(f, 0, "rotate_session", r_rotated(1, alice()));
     STEP(f, RESTAUTH_DONE);
     assert_int_equal(f.status(), 200);
     Json body = PARSE(f.body());
@@ -1793,13 +1879,13 @@ void test_logs_never_contain_password_or_tokens(void **)
     // A login that upgrades the hash (and logs about it).
     Flow ok(api.get(), login_req("alice", kPassword));
     STEP(ok, RESTAUTH_NEED_REDIS);
-    ok.reply(0, r_hash(with(alice(), "password", old_hash)));
+    REPLY_EVAL(ok, 0, "find_user", r_hash(with(alice(), "password", old_hash)));
     STEP(ok, RESTAUTH_NEED_JOB);
     ok.run_job();
     STEP(ok, RESTAUTH_NEED_REDIS);
     secrets.push_back(ok.command(0).at(9));  // the new hash
     secrets.push_back(ok.command(0).at(14));  // the refresh jti
-    ok.reply(0, r_int(1));
+    REPLY_EVAL(ok, 0, "start_session", r_int(1));
     STEP(ok, RESTAUTH_DONE);
     assert_int_equal(ok.status(), 200);
     Json body = PARSE(ok.body());
@@ -1815,7 +1901,7 @@ void test_logs_never_contain_password_or_tokens(void **)
     // A failed login.
     Flow bad(api.get(), login_req("alice", "not the password"));
     STEP(bad, RESTAUTH_NEED_REDIS);
-    bad.reply(0, r_hash(alice()));
+    REPLY_EVAL(bad, 0, "find_user", r_hash(alice()));
     STEP(bad, RESTAUTH_NEED_JOB);
     bad.run_job();
     STEP(bad, RESTAUTH_DONE);
@@ -1826,7 +1912,7 @@ void test_logs_never_contain_password_or_tokens(void **)
     for (long long status : {-1LL, 1LL}) {
         Flow r(api.get(), refresh_req(refresh));
         refresh_until_rotation(r);
-        r.reply(0, r_rotated(status, alice()));
+        REPLY_EVAL(r, 0, "rotate_session", r_rotated(status, alice()));
         STEP(r, RESTAUTH_DONE);
         EXPECT_CLEAN_LOGS(r, secrets);
         lines += r.logs.size();
@@ -1845,11 +1931,11 @@ void test_logs_never_contain_password_or_tokens(void **)
     // Redis failing after the password was checked.
     Flow down(api.get(), login_req("alice", kPassword));
     STEP(down, RESTAUTH_NEED_REDIS);
-    down.reply(0, r_hash(alice()));
+    REPLY_EVAL(down, 0, "find_user", r_hash(alice()));
     STEP(down, RESTAUTH_NEED_JOB);
     down.run_job();
     STEP(down, RESTAUTH_NEED_REDIS);
-    down.reply(0, r_error("ERR unknown command"));
+    REPLY_EVAL(down, 0, "start_session", r_error("ERR unknown command"));
     STEP(down, RESTAUTH_DONE);
     assert_int_equal(down.status(), 503);
     EXPECT_CLEAN_LOGS(down, secrets);

@@ -676,6 +676,45 @@ void test_remembered_token_still_expires(void **)
     EXPECT_STATUS(verify(api.get(), c), RESTAUTH_TOKEN_OK, "the clock of each request counts");
 }
 
+// The reason of a refusal (for the error log) is the same whether the
+// token was verified just now or remembered.
+void test_remembered_token_keeps_its_reason(void **)
+{
+    auto plain = make_api();
+    auto strict = make_api([](restauth_settings_t &s) { s.issuer = S("https://auth.example"); });
+    struct Case {
+        const restauth_api_t *api;
+        std::string token;
+        int64_t now;
+        restauth_token_status_t status;
+        const char *reason;
+    } cases[] = {
+        {strict.get(), token(",\"reason_case\":1"), kNow, RESTAUTH_TOKEN_INVALID, "wrong issuer"},
+        {plain.get(), token(",\"reason_case\":1", "refresh"), kNow, RESTAUTH_TOKEN_WRONG_TYPE, "wrong token type"},
+        {plain.get(), token(",\"reason_case\":1"), kNow + 300, RESTAUTH_TOKEN_INVALID, "expired"},
+        {plain.get(), token(",\"reason_case\":1") + "x", kNow, RESTAUTH_TOKEN_INVALID, "bad_signature"},
+    };
+    for (const Case &c : cases) {
+        for (int round = 0; round < 2; round++) {
+            Creds creds = bearer(c.token);
+            // Between the rounds, the token is remembered if it can be.
+            if (round == 1) verify(plain.get(), bearer(c.token));
+            restauth_credentials_t cred;
+            std::memset(&cred, 0, sizeof(cred));
+            cred.method = S(creds.method);
+            cred.authorization = S(creds.authorization);
+            cred.now = c.now;
+            char reason[128] = "";
+            cred.reason = reason;
+            cred.reason_size = sizeof reason;
+            restauth_identity_t *id = nullptr;
+            EXPECT_STATUS(restauth_protect_verify(c.api, &cred, &id), c.status, c.reason);
+            assert_null(id);
+            assert_string_equal(reason, c.reason);
+        }
+    }
+}
+
 // A request's claims stay readable while later requests push its token
 // out of the cache.
 void test_claims_outlive_the_cache_entry(void **)
@@ -864,6 +903,7 @@ int main()
         // verified tokens remembered
         cmocka_unit_test(test_remembered_token_follows_each_location_policy),
         cmocka_unit_test(test_remembered_token_still_expires),
+        cmocka_unit_test(test_remembered_token_keeps_its_reason),
         cmocka_unit_test(test_claims_outlive_the_cache_entry),
         cmocka_unit_test(test_identity_claim_matches_claim_text),
         // bodies and challenges

@@ -1,0 +1,43 @@
+// Embeds src/core/lua/<name>.lua as read-only data: the assembler's .incbin
+// reads each file when this file is compiled (it finds them through
+// -Wa,-I<repo>/src/core/lua; the Makefile makes this object depend on them).
+#include "lua_scripts.h"
+
+#include <cstddef>
+
+// restauth_lua_<name> .. restauth_lua_<name>_end: the file's bytes, then a NUL.
+#define RESTAUTH_LUA_SCRIPT(name)                                                                  \
+    __asm__(".pushsection .rodata\n"                                                           \
+            ".global restauth_lua_" #name "\n"                                                 \
+            ".hidden restauth_lua_" #name "\n"                                                 \
+            "restauth_lua_" #name ":\n"                                                        \
+            ".incbin \"" #name ".lua\"\n"                                                      \
+            ".global restauth_lua_" #name "_end\n"                                             \
+            ".hidden restauth_lua_" #name "_end\n"                                             \
+            "restauth_lua_" #name "_end:\n"                                                    \
+            ".byte 0\n"                                                                        \
+            ".popsection\n");                                                                  \
+    extern "C" const char restauth_lua_##name[];                                               \
+    extern "C" const char restauth_lua_##name##_end[];                                         \
+    namespace restauth::lua {                                                                  \
+    const std::string_view name{restauth_lua_##name,                                           \
+                                static_cast<size_t>(restauth_lua_##name##_end - restauth_lua_##name)}; \
+    }
+
+RESTAUTH_LUA_SCRIPT(create_user)
+RESTAUTH_LUA_SCRIPT(delete_own_session)
+RESTAUTH_LUA_SCRIPT(end_all_sessions)
+RESTAUTH_LUA_SCRIPT(end_session)
+RESTAUTH_LUA_SCRIPT(find_user)
+RESTAUTH_LUA_SCRIPT(list_sessions)
+RESTAUTH_LUA_SCRIPT(rate_limit)
+RESTAUTH_LUA_SCRIPT(register_user)
+RESTAUTH_LUA_SCRIPT(request_reset)
+RESTAUTH_LUA_SCRIPT(resend_verification)
+RESTAUTH_LUA_SCRIPT(reset_password)
+RESTAUTH_LUA_SCRIPT(rotate_session)
+RESTAUTH_LUA_SCRIPT(set_password)
+RESTAUTH_LUA_SCRIPT(start_opaque)
+RESTAUTH_LUA_SCRIPT(start_session)
+RESTAUTH_LUA_SCRIPT(update_profile)
+RESTAUTH_LUA_SCRIPT(verify_email)
