@@ -192,7 +192,7 @@ restauth_token_status_t protect(std::string_view token, uint8_t flags, int64_t n
     } else {
         authorization = "Bearer " + std::string(token);
     }
-    restauth_credentials_t cred;
+    restauth_credentials_t cred{};  // reason (and anything added later) unset
     cred.method = S(post ? "POST" : "GET");
     cred.authorization = S(authorization);
     cred.cookie = S(cookie_header);
