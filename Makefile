@@ -152,6 +152,8 @@ test-integration: module
 	timeout 300 tests/integration/refresh_race.sh
 	timeout 300 tests/integration/upstream_protocols.sh
 	timeout 300 tests/integration/django_import.sh
+	timeout 300 tests/integration/busy_cpu.sh
+	timeout 300 tests/integration/graceful_reload.sh
 
 # The demo's login page driven in headless Chromium, end to end.
 test-browser: module

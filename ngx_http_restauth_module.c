@@ -22,6 +22,8 @@ static char *ngx_http_restauth_api(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_restauth_redis(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_restauth_jobs(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_http_restauth_read_secret(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_restauth_jwt_key(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -180,6 +182,27 @@ static ngx_command_t  ngx_http_restauth_commands[] = {
       ngx_conf_set_str_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_restauth_main_conf_t, thread_pool_name),
+      NULL },
+
+    { ngx_string("restauth_jobs"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_restauth_jobs,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_restauth_main_conf_t, jobs),
+      NULL },
+
+    { ngx_string("restauth_job_queue"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_restauth_main_conf_t, job_queue),
+      NULL },
+
+    { ngx_string("restauth_job_queue_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_restauth_main_conf_t, job_queue_timeout),
       NULL },
 
     { ngx_string("restauth_password_iterations"),
@@ -442,6 +465,8 @@ ngx_http_restauth_init(ngx_conf_t *cf)
 static ngx_int_t
 ngx_http_restauth_init_process(ngx_cycle_t *cycle)
 {
+    ngx_int_t                       workers;
+    ngx_core_conf_t                *ccf;
     ngx_http_restauth_main_conf_t  *rmcf;
 
     rmcf = ngx_http_cycle_get_module_main_conf(cycle,
@@ -449,6 +474,19 @@ ngx_http_restauth_init_process(ngx_cycle_t *cycle)
 
     if (rmcf == NULL || !rmcf->used) {
         return NGX_OK;
+    }
+
+    if (rmcf->jobs == 0) {
+        /* restauth_jobs auto: the cores shared among the workers */
+        ccf = (ngx_core_conf_t *) ngx_get_conf(cycle->conf_ctx,
+                                               ngx_core_module);
+        workers = ccf->worker_processes > 0 ? ccf->worker_processes : 1;
+
+        rmcf->jobs = ngx_max(ngx_ncpu / workers, 1);
+    }
+
+    if (ngx_http_restauth_job_init_process(cycle) != NGX_OK) {
+        return NGX_ERROR;
     }
 
     return ngx_http_restauth_redis_init_process(cycle);
@@ -726,6 +764,9 @@ ngx_http_restauth_create_main_conf(ngx_conf_t *cf)
 
     rmcf->redis_db = NGX_CONF_UNSET;
     rmcf->redis_timeout = NGX_CONF_UNSET_MSEC;
+    rmcf->jobs = NGX_CONF_UNSET_UINT;
+    rmcf->job_queue = NGX_CONF_UNSET_UINT;
+    rmcf->job_queue_timeout = NGX_CONF_UNSET_MSEC;
 
 #define NGX_HTTP_RESTAUTH_UNSET(type, name, def)                              \
     NGX_HTTP_RESTAUTH_UNSET_##type(rmcf->name);
@@ -747,12 +788,18 @@ ngx_http_restauth_init_main_conf(ngx_conf_t *cf, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    ngx_conf_init_value(rmcf->redis_db, 0);
+    ngx_conf_init_value(rmcf->redis_db, RESTAUTH_DEFAULT_REDIS_DB);
     ngx_conf_init_msec_value(rmcf->redis_timeout, 1000);
 
     if (rmcf->thread_pool_name.data == NULL) {
         ngx_str_set(&rmcf->thread_pool_name, "default");
     }
+
+    /* 0 is "auto": one share of the cores per worker, resolved in
+     * ngx_http_restauth_init_process(), when worker_processes is known */
+    ngx_conf_init_uint_value(rmcf->jobs, 0);
+    ngx_conf_init_uint_value(rmcf->job_queue, 64);
+    ngx_conf_init_msec_value(rmcf->job_queue_timeout, 30000);
 
 #define NGX_HTTP_RESTAUTH_INIT(type, name, def)                               \
     NGX_HTTP_RESTAUTH_MERGE_##type(rmcf->name, rmcf->name, def);
@@ -762,6 +809,12 @@ ngx_http_restauth_init_main_conf(ngx_conf_t *cf, void *conf)
     if (rmcf->redis_db < 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "restauth_redis_db must not be negative");
+        return NGX_CONF_ERROR;
+    }
+
+    if (rmcf->job_queue_timeout == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "restauth_job_queue_timeout must be positive");
         return NGX_CONF_ERROR;
     }
 
@@ -998,7 +1051,7 @@ ngx_http_restauth_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         text = value[1];
 
     } else {
-        ngx_str_set(&text, "127.0.0.1:6379");
+        ngx_str_set(&text, RESTAUTH_DEFAULT_REDIS);
     }
 
     rmcf->redis_addr = text;
@@ -1054,6 +1107,37 @@ ngx_http_restauth_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     rmcf->redis_port = ngx_inet_get_port(u.addrs[0].sockaddr);
+
+    return NGX_CONF_OK;
+}
+
+
+/* restauth_jobs auto | <n> */
+static char *
+ngx_http_restauth_jobs(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_restauth_main_conf_t *rmcf = conf;
+
+    ngx_int_t   n;
+    ngx_str_t  *value;
+
+    if (rmcf->jobs != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "auto") == 0) {
+        rmcf->jobs = 0;
+        return NGX_CONF_OK;
+    }
+
+    n = ngx_atoi(value[1].data, value[1].len);
+    if (n == NGX_ERROR || n == 0) {
+        return "must be \"auto\" or a positive number";
+    }
+
+    rmcf->jobs = (ngx_uint_t) n;
 
     return NGX_CONF_OK;
 }

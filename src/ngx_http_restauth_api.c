@@ -287,7 +287,7 @@ ngx_http_restauth_run(ngx_http_restauth_ctx_t *ctx)
                 return;
             }
 
-            restauth_call_job_failed(ctx->call);
+            /* refused: the call answers 503 */
             continue;
         }
 
@@ -448,8 +448,9 @@ ngx_http_restauth_cleanup(void *data)
     }
 
     if (ctx->job) {
-        /* the pool thread still uses the call: job_done frees it */
-        ctx->job->ctx = NULL;
+        /* the job layer frees the call: at once if the job waits, when
+         * it ends if a pool thread runs it */
+        ngx_http_restauth_job_cancel(ctx->job);
         return;
     }
 

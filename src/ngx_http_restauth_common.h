@@ -61,6 +61,9 @@ typedef struct {
     ngx_msec_t                 redis_timeout;
     ngx_str_t                  thread_pool_name;
     ngx_thread_pool_t         *thread_pool;
+    ngx_uint_t                 jobs;            /* per worker; 0: auto */
+    ngx_uint_t                 job_queue;       /* per worker */
+    ngx_msec_t                 job_queue_timeout;
     ngx_flag_t                 used;            /* some location needs it */
 
     RESTAUTH_MAIN_SETTINGS(NGX_HTTP_RESTAUTH_SETTING_FIELD)
@@ -111,11 +114,9 @@ typedef struct {
 } ngx_http_restauth_redis_op_t;
 
 
-/* A job on the thread pool; heap memory for the same reason. */
-typedef struct {
-    ngx_http_restauth_ctx_t   *ctx;
-    restauth_call_t           *call;
-} ngx_http_restauth_job_t;
+/* A CPU job, waiting or on the thread pool; heap memory for the same
+ * reason (src/ngx_http_restauth_job.c). */
+typedef struct ngx_http_restauth_job_s  ngx_http_restauth_job_t;
 
 
 /* One restauth_api request while the core works on it. */
@@ -175,8 +176,16 @@ extern ngx_module_t  ngx_http_restauth_module;
 ngx_int_t ngx_http_restauth_api_handler(ngx_http_request_t *r);
 void ngx_http_restauth_api_resume(ngx_http_restauth_ctx_t *ctx);
 
-/* src/ngx_http_restauth_job.c */
+/*
+ * src/ngx_http_restauth_job.c: the worker's job scheduler.  post: NGX_OK,
+ * the request is resumed (ngx_http_restauth_api_resume) when the job has
+ * ended or was refused; otherwise the job was refused at once and the call
+ * told so, and the caller steps the call on to its 503.  cancel: the
+ * request left; the job layer frees the call.
+ */
+ngx_int_t ngx_http_restauth_job_init_process(ngx_cycle_t *cycle);
 ngx_int_t ngx_http_restauth_job_post(ngx_http_restauth_ctx_t *ctx);
+void ngx_http_restauth_job_cancel(ngx_http_restauth_job_t *job);
 
 /* src/ngx_http_restauth_protect.c */
 ngx_int_t ngx_http_restauth_protect_init(ngx_conf_t *cf);
@@ -191,7 +200,7 @@ void ngx_http_restauth_protect_verify(ngx_http_request_t *r,
 /* src/ngx_http_restauth_headers.c */
 void ngx_http_restauth_headers_init(void);
 ngx_int_t ngx_http_restauth_headers_apply(ngx_http_request_t *r,
-    ngx_http_restauth_loc_conf_t *rlcf, restauth_identity_t *identity);
+    ngx_http_restauth_loc_conf_t *rlcf, ngx_http_restauth_protect_ctx_t *pctx);
 ngx_int_t ngx_http_restauth_headers_own(ngx_http_request_t *r);
 
 /* src/ngx_http_restauth_variables.c */

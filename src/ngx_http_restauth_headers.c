@@ -270,21 +270,21 @@ ngx_http_restauth_add_claim_headers(ngx_http_request_t *r,
 
 
 /* Strips the location's identity headers from the request and, for a
- * verified identity, adds its claim headers. */
+ * verified token, adds its claim headers. */
 ngx_int_t
 ngx_http_restauth_headers_apply(ngx_http_request_t *r,
-    ngx_http_restauth_loc_conf_t *rlcf, restauth_identity_t *identity)
+    ngx_http_restauth_loc_conf_t *rlcf, ngx_http_restauth_protect_ctx_t *pctx)
 {
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "restauth headers apply, identity:%d", identity != NULL);
+                   "restauth headers apply, status:%d", (int) pctx->status);
 
     ngx_http_restauth_strip_headers(r, rlcf);
 
-    if (identity == NULL) {
+    if (pctx->status != RESTAUTH_TOKEN_OK) {
         return NGX_OK;
     }
 
-    return ngx_http_restauth_add_claim_headers(r, rlcf, identity);
+    return ngx_http_restauth_add_claim_headers(r, rlcf, pctx->identity);
 }
 
 

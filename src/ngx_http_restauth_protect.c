@@ -158,6 +158,35 @@ ngx_http_restauth_protect_verify(ngx_http_request_t *r,
 }
 
 
+/* The verified verdict for a location restauth_protect guards; NULL with
+ * *rc = NGX_DECLINED where it does not, or an error status. */
+static ngx_http_restauth_protect_ctx_t *
+ngx_http_restauth_protected(ngx_http_request_t *r,
+    ngx_http_restauth_loc_conf_t **rlcfp, ngx_int_t *rc)
+{
+    ngx_http_restauth_loc_conf_t     *rlcf;
+    ngx_http_restauth_protect_ctx_t  *pctx;
+
+    rlcf = ngx_http_get_module_loc_conf(r, ngx_http_restauth_module);
+    *rlcfp = rlcf;
+    *rc = NGX_DECLINED;
+
+    if (rlcf->protect == NGX_HTTP_RESTAUTH_PROTECT_OFF || rlcf->api) {
+        return NULL;
+    }
+
+    pctx = ngx_http_restauth_protect_ctx(r, 1);
+    if (pctx == NULL) {
+        *rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return NULL;
+    }
+
+    ngx_http_restauth_protect_verify(r, rlcf, pctx);
+
+    return pctx;
+}
+
+
 static ngx_int_t
 ngx_http_restauth_rewrite_handler(ngx_http_request_t *r)
 {
@@ -170,21 +199,13 @@ ngx_http_restauth_rewrite_handler(ngx_http_request_t *r)
         return NGX_DECLINED;
     }
 
-    rlcf = ngx_http_get_module_loc_conf(r, ngx_http_restauth_module);
-
-    if (rlcf->protect == NGX_HTTP_RESTAUTH_PROTECT_OFF || rlcf->api) {
-        return NGX_DECLINED;
+    pctx = ngx_http_restauth_protected(r, &rlcf, &rc);
+    if (pctx == NULL) {
+        return rc;
     }
 
     ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "restauth rewrite handler, subrequest");
-
-    pctx = ngx_http_restauth_protect_ctx(r, 1);
-    if (pctx == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ngx_http_restauth_protect_verify(r, rlcf, pctx);
 
     preq = ngx_http_get_module_ctx(r, ngx_http_restauth_module);
 
@@ -197,9 +218,7 @@ ngx_http_restauth_rewrite_handler(ngx_http_request_t *r)
         ngx_http_set_ctx(r, preq, ngx_http_restauth_module);
 
         if (ngx_http_restauth_headers_own(r) != NGX_OK
-            || ngx_http_restauth_headers_apply(r, rlcf,
-                                        pctx->status == RESTAUTH_TOKEN_OK
-                                        ? pctx->identity : NULL)
+            || ngx_http_restauth_headers_apply(r, rlcf, pctx)
                != NGX_OK)
         {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -228,6 +247,7 @@ ngx_http_restauth_rewrite_handler(ngx_http_request_t *r)
 static ngx_int_t
 ngx_http_restauth_preaccess_handler(ngx_http_request_t *r)
 {
+    ngx_int_t                         rc;
     ngx_http_restauth_loc_conf_t     *rlcf;
     ngx_http_restauth_protect_ctx_t  *pctx;
 
@@ -235,21 +255,13 @@ ngx_http_restauth_preaccess_handler(ngx_http_request_t *r)
         return NGX_DECLINED;
     }
 
-    rlcf = ngx_http_get_module_loc_conf(r, ngx_http_restauth_module);
-
-    if (rlcf->protect == NGX_HTTP_RESTAUTH_PROTECT_OFF || rlcf->api) {
-        return NGX_DECLINED;
+    pctx = ngx_http_restauth_protected(r, &rlcf, &rc);
+    if (pctx == NULL) {
+        return rc;
     }
 
     ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "restauth preaccess handler");
-
-    pctx = ngx_http_restauth_protect_ctx(r, 1);
-    if (pctx == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ngx_http_restauth_protect_verify(r, rlcf, pctx);
 
     /* again after an internal redirect to a location with another list */
     if (pctx->headers_conf == rlcf) {
@@ -258,9 +270,7 @@ ngx_http_restauth_preaccess_handler(ngx_http_request_t *r)
 
     pctx->headers_conf = rlcf;
 
-    if (ngx_http_restauth_headers_apply(r, rlcf,
-                                        pctx->status == RESTAUTH_TOKEN_OK
-                                        ? pctx->identity : NULL)
+    if (ngx_http_restauth_headers_apply(r, rlcf, pctx)
         != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -330,9 +340,7 @@ ngx_http_restauth_precontent_handler(ngx_http_request_t *r)
 
     pctx->headers_conf = pctx->subrequest_conf;
 
-    if (ngx_http_restauth_headers_apply(r, pctx->subrequest_conf,
-                                        pctx->status == RESTAUTH_TOKEN_OK
-                                        ? pctx->identity : NULL)
+    if (ngx_http_restauth_headers_apply(r, pctx->subrequest_conf, pctx)
         != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;

@@ -222,15 +222,33 @@ qr{Set-Cookie: access_token=eyJ[^;]+; expires=[^;]+ GMT; Max-Age=300; Path=/; Ht
 
 
 === TEST 13: a client leaving while its password hashes frees the call when the job ends
+The proxy gives up on the login while it hashes; error_page sends the same
+login again, and with one hashing slot it runs only after the abandoned
+job has ended, so the answer comes after the log line, however slow the
+machine.
+--- http_config
+    restauth_password_iterations 3000000;
+    restauth_rate_limit login_ip off;
+    restauth_rate_limit login_account off;
+    restauth_jobs 1;
+    restauth_job_queue_timeout 300s;
+--- config
+    location /auth/ { restauth_api; }
+    location = /leave-while-hashing {
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/auth/login/;
+        proxy_read_timeout 100ms;
+        error_page 504 = @again;
+    }
+    location @again {
+        rewrite ^ /auth/login/ last;
+    }
 --- request
-POST /auth/login/
+POST /leave-while-hashing
 {"username": "nobody-here", "password": "whatever-it-is"}
 --- more_headers
 Content-Type: application/json
---- timeout: 100ms
---- abort
---- wait: 2
---- ignore_response
+--- timeout: 120
+--- error_code: 400
 --- error_log
 client prematurely closed connection
 restauth: job for a finished request completed

@@ -234,9 +234,9 @@ void restauth_call_run_job(restauth_call_t *call)
     guarded_void([&] { call->call.run_job(); });
 }
 
-void restauth_call_job_failed(restauth_call_t *call)
+void restauth_call_job_failed(restauth_call_t *call, unsigned retry_after)
 {
-    guarded_void([&] { call->call.job_failed(); });
+    guarded_void([&] { call->call.job_failed(retry_after); });
 }
 
 int restauth_call_status(const restauth_call_t *call)

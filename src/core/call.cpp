@@ -66,7 +66,7 @@ void Call::JobAwaiter::await_suspend(std::coroutine_handle<> h)
 void Call::JobAwaiter::await_resume()
 {
     call.job_ = nullptr;
-    if (call.job_failed_) throw JobRejected("thread pool queue is full");
+    if (call.job_failed_) throw JobRejected("CPU job refused: the server is busy");
 }
 
 void Call::feed_reply(size_t i, const redisReply *reply)
@@ -131,6 +131,7 @@ void Call::finish_root()
         } catch (const JobRejected &e) {
             log(RESTAUTH_LOG_ERR, e.what());
             headers_.clear();
+            add_header("Retry-After", std::to_string(job_retry_after_ ? job_retry_after_ : 1));
             respond(503, error_body(503));
         } catch (const std::exception &e) {
             log(RESTAUTH_LOG_ERR, std::string("internal error: ") + e.what());

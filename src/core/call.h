@@ -42,7 +42,7 @@ public:
     using std::runtime_error::runtime_error;
 };
 
-// The thread pool could not take the job: the request gets a 503.
+// The shim could not run the job: the request gets a 503 with Retry-After.
 class JobRejected : public std::runtime_error {
 public:
     using std::runtime_error::runtime_error;
@@ -87,7 +87,11 @@ public:
     void command_argv(size_t i, int *argc, const char ***argv, const size_t **argvlen) const;
     void feed_reply(size_t i, const redisReply *reply);
     void run_job();
-    void job_failed() { job_failed_ = true; }
+    void job_failed(unsigned retry_after)
+    {
+        job_failed_ = true;
+        job_retry_after_ = retry_after;
+    }
 
     // ---- response ----
     void respond(int status, std::string body);
@@ -146,6 +150,7 @@ private:
     mutable std::vector<size_t> argvlen_;
     std::function<void()> job_;
     bool job_failed_ = false;
+    unsigned job_retry_after_ = 0;
 
     int status_ = 0;
     std::vector<std::pair<std::string, std::string>> headers_;

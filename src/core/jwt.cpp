@@ -11,6 +11,7 @@
 #include <openssl/crypto.h>
 #include <openssl/obj_mac.h>
 #include <openssl/objects.h>
+#include <openssl/params.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 
@@ -48,6 +49,18 @@ Digest hmac_digest(JwtAlg alg)
     default: return Digest::Sha256;
     }
 }
+
+const char *hmac_digest_name(JwtAlg alg)
+{
+    switch (alg) {
+    case JwtAlg::HS384: return "SHA384";
+    case JwtAlg::HS512: return "SHA512";
+    default: return "SHA256";
+    }
+}
+
+using EvpMacPtr = std::unique_ptr<EVP_MAC, decltype(&EVP_MAC_free)>;
+using EvpMacCtxPtr = std::unique_ptr<EVP_MAC_CTX, decltype(&EVP_MAC_CTX_free)>;
 
 struct AlgName {
     JwtAlg alg;
@@ -127,16 +140,37 @@ bool strict_json_text(std::string_view s)
 // collides with "exp".
 bool has_duplicate_members(const cJSON *node)
 {
-    std::vector<const char *> names;
+    // Objects of a few members (every JWT's) are checked pair by pair, in
+    // place; larger ones sorted, so that a huge object costs n log n.
+    constexpr size_t kPairwise = 16;
+    const char *few[kPairwise];
+    std::vector<const char *> many;
+    size_t n = 0;
     for (const cJSON *c = node->child; c != nullptr; c = c->next) {
         if ((cJSON_IsObject(c) || cJSON_IsArray(c)) && has_duplicate_members(c)) return true;
-        if (cJSON_IsObject(node)) names.push_back(c->string != nullptr ? c->string : "");
+        if (!cJSON_IsObject(node)) continue;
+        const char *name = c->string != nullptr ? c->string : "";
+        if (n < kPairwise) {
+            few[n] = name;
+        } else {
+            if (n == kPairwise) many.assign(few, few + kPairwise);
+            many.push_back(name);
+        }
+        n++;
     }
-    std::sort(names.begin(), names.end(),
+    if (n <= kPairwise) {
+        for (size_t i = 0; i < n; i++) {
+            for (size_t j = i + 1; j < n; j++) {
+                if (std::strcmp(few[i], few[j]) == 0) return true;
+            }
+        }
+        return false;
+    }
+    std::sort(many.begin(), many.end(),
               [](const char *a, const char *b) { return std::strcmp(a, b) < 0; });
-    return std::adjacent_find(names.begin(), names.end(), [](const char *a, const char *b) {
+    return std::adjacent_find(many.begin(), many.end(), [](const char *a, const char *b) {
                return std::strcmp(a, b) == 0;
-           }) != names.end();
+           }) != many.end();
 }
 
 bool is_json_space(char c)
@@ -163,7 +197,9 @@ JwtStatus parse_object(std::string_view text, JsonPtr &out)
     return JwtStatus::Ok;
 }
 
-JwtStatus check_time_claims(const cJSON *claims, int64_t now, int64_t leeway)
+// exp, nbf and iat must be numbers when present; the verdict on exp and
+// nbf is time_verdict's, later.
+JwtStatus read_time_claims(const cJSON *claims, TimeClaims &time)
 {
     const cJSON *exp = cJSON_GetObjectItemCaseSensitive(claims, "exp");
     const cJSON *nbf = cJSON_GetObjectItemCaseSensitive(claims, "nbf");
@@ -175,12 +211,15 @@ JwtStatus check_time_claims(const cJSON *claims, int64_t now, int64_t leeway)
             return JwtStatus::BadClaimType;
         }
     }
-    // In double, so that now + leeway cannot overflow; NumericDate may be
-    // fractional anyway.
-    const double t = static_cast<double>(now);
-    const double slack = static_cast<double>(std::max<int64_t>(leeway, 0));
-    if (exp != nullptr && !(t < exp->valuedouble + slack)) return JwtStatus::Expired;
-    if (nbf != nullptr && nbf->valuedouble > t + slack) return JwtStatus::NotYetValid;
+    time = TimeClaims{};
+    if (exp != nullptr) {
+        time.has_exp = true;
+        time.exp = exp->valuedouble;
+    }
+    if (nbf != nullptr) {
+        time.has_nbf = true;
+        time.nbf = nbf->valuedouble;
+    }
     return JwtStatus::Ok;
 }
 
@@ -189,9 +228,21 @@ JwtStatus check_time_claims(const cJSON *claims, int64_t now, int64_t leeway)
 // What signing and verification need of a key, nameable outside KeySet.
 struct KeyRef {
     JwtAlg alg;
-    std::string_view secret;  // HMAC only
-    EVP_PKEY *pkey;           // the others
+    const EVP_MAC_CTX *mac;  // HMAC only: keyed, never changed
+    EVP_PKEY *pkey;          // the others
 };
+
+// HMAC with a context keyed once when the key was added (OpenSSL 3's
+// one-shot HMAC() fetches the digest by name and keys a new context on
+// every call).  The keyed context is only ever copied, never changed, so
+// any number of threads may share it.
+bool mac_compute(const EVP_MAC_CTX *keyed, std::string_view input, unsigned char *out, size_t &len)
+{
+    OsslErrorScope errors;
+    EvpMacCtxPtr ctx(EVP_MAC_CTX_dup(keyed), &EVP_MAC_CTX_free);
+    return ctx && EVP_MAC_update(ctx.get(), bytes(input), input.size()) == 1 &&
+           EVP_MAC_final(ctx.get(), out, &len, EVP_MAX_MD_SIZE) == 1;
+}
 
 // mdname is NULL for Ed25519, which hashes internally.  Each call builds its
 // own contexts and only reads the EVP_PKEY, which is what makes concurrent
@@ -273,9 +324,13 @@ bool ecdsa_raw_to_der(std::string_view raw, std::string &der)
 bool sign_input(const KeyRef &k, std::string_view input, std::string &sig)
 {
     switch (kind_of(k.alg)) {
-    case KeyKind::Hmac:
-        sig = hmac(hmac_digest(k.alg), k.secret, input);
-        return !sig.empty();
+    case KeyKind::Hmac: {
+        unsigned char mac[EVP_MAX_MD_SIZE];
+        size_t len = 0;
+        if (!mac_compute(k.mac, input, mac, len)) return false;
+        sig.assign(reinterpret_cast<const char *>(mac), len);
+        return true;
+    }
     case KeyKind::Rsa: return digest_sign(k, "SHA256", input, sig);
     case KeyKind::Ec: {
         std::string der;
@@ -291,8 +346,12 @@ bool verify_input(const KeyRef &k, std::string_view input, std::string_view sig)
 {
     switch (kind_of(k.alg)) {
     case KeyKind::Hmac: {
-        std::string expected = hmac(hmac_digest(k.alg), k.secret, input);
-        return !expected.empty() && constant_time_equal(expected, sig);
+        unsigned char mac[EVP_MAX_MD_SIZE];
+        size_t len = 0;
+        bool ok = mac_compute(k.mac, input, mac, len) &&
+                  constant_time_equal(std::string_view(reinterpret_cast<const char *>(mac), len), sig);
+        OPENSSL_cleanse(mac, sizeof mac);
+        return ok;
     }
     case KeyKind::Rsa:
         // RFC 8017 signatures are exactly as long as the modulus.  OpenSSL
@@ -486,6 +545,74 @@ std::string print_json(const cJSON *root)
     return out;
 }
 
+// The protected header sign() writes: {"alg":...,"typ":"JWT"}, plus "kid"
+// when given.  "" on failure.
+std::string header_json(JwtAlg alg, const std::string &kid)
+{
+    JsonPtr header(cJSON_CreateObject());
+    if (!header || !cJSON_AddStringToObject(header.get(), "alg", jwt_alg_name(alg)) ||
+        !cJSON_AddStringToObject(header.get(), "typ", "JWT")) {
+        return {};
+    }
+    if (!kid.empty() && !cJSON_AddStringToObject(header.get(), "kid", kid.c_str())) return {};
+    return print_json(header.get());
+}
+
+// What a token's header says: only alg, kid and crit are ever looked at.
+struct Header {
+    JwtAlg alg = JwtAlg::HS256;
+    bool has_kid = false;
+    std::string kid;
+};
+
+// The header is parsed before the signature is known to be good.
+JwtStatus parse_header(std::string_view header64, Header &h)
+{
+    std::string header_json;
+    if (!base64url_decode(header64, header_json)) return JwtStatus::BadBase64;
+    JsonPtr header;
+    JwtStatus st = parse_object(header_json, header);
+    if (st != JwtStatus::Ok) return st;
+
+    const cJSON *alg_item = cJSON_GetObjectItemCaseSensitive(header.get(), "alg");
+    if (!cJSON_IsString(alg_item) || alg_item->valuestring == nullptr) return JwtStatus::Malformed;
+    std::string_view alg_name = alg_item->valuestring;
+    if (ascii_iequals(alg_name, "none")) return JwtStatus::AlgNone;
+    std::optional<JwtAlg> alg = parse_jwt_alg(alg_name);
+    if (!alg) return JwtStatus::AlgUnsupported;
+    h.alg = *alg;
+
+    // RFC 7515 section 4.1.11: a recipient that does not understand
+    // every listed extension must reject the token.
+    if (cJSON_GetObjectItemCaseSensitive(header.get(), "crit") != nullptr) {
+        return JwtStatus::UnsupportedCrit;
+    }
+
+    const cJSON *kid_item = cJSON_GetObjectItemCaseSensitive(header.get(), "kid");
+    if (kid_item != nullptr) {
+        if (!cJSON_IsString(kid_item) || kid_item->valuestring == nullptr) return JwtStatus::Malformed;
+        h.has_kid = true;
+        h.kid = kid_item->valuestring;
+    }
+    return JwtStatus::Ok;
+}
+
+// The header a key's tokens carry, base64url-encoded, if parse_header
+// reads it back as exactly that alg and kid (so that recognizing it by its
+// bytes decides what parsing it would); else "".
+std::string known_header64(JwtAlg alg, const std::string &kid)
+{
+    std::string json = header_json(alg, kid);
+    if (json.empty()) return {};
+    std::string b64 = base64url_encode(json);
+    Header h;
+    if (b64.empty() || parse_header(b64, h) != JwtStatus::Ok || h.alg != alg || h.has_kid != !kid.empty() ||
+        h.kid != kid) {
+        return {};
+    }
+    return b64;
+}
+
 }  // namespace
 
 // ---- public API -------------------------------------------------------------
@@ -532,19 +659,20 @@ const char *jwt_status_name(JwtStatus status) noexcept
 struct KeySet::Key {
     JwtAlg alg = JwtAlg::HS256;
     std::string kid;
-    std::string secret;
+    EvpMacCtxPtr mac{nullptr, &EVP_MAC_CTX_free};  // HMAC: keyed with the secret
     EvpPkeyPtr pkey;
     bool can_sign = false;
+    // The headers tokens of this key usually carry, base64url-encoded:
+    // without kid, and with this key's kid (when it has one).  "" when not
+    // recognized by their bytes.
+    std::string header64_plain;
+    std::string header64_kid;
 
     Key() = default;
     Key(const Key &) = delete;
     Key &operator=(const Key &) = delete;
-    ~Key()
-    {
-        if (!secret.empty()) OPENSSL_cleanse(&secret[0], secret.size());
-    }
 
-    KeyRef ref() const { return KeyRef{alg, secret, pkey.get()}; }
+    KeyRef ref() const { return KeyRef{alg, mac.get(), pkey.get()}; }
 };
 
 KeySet::KeySet() noexcept = default;
@@ -608,7 +736,18 @@ bool KeySet::add_key(JwtAlg alg, std::string_view material, std::string_view kid
                         std::string(jwt_alg_name(alg)) + " needs random secret bytes";
                 return false;
             }
-            key->secret.assign(material.data(), material.size());
+            OsslErrorScope errors;
+            EvpMacPtr hmac(EVP_MAC_fetch(nullptr, "HMAC", nullptr), &EVP_MAC_free);
+            if (hmac) key->mac.reset(EVP_MAC_CTX_new(hmac.get()));
+            OSSL_PARAM params[] = {
+                OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+                                                 const_cast<char *>(hmac_digest_name(alg)), 0),
+                OSSL_PARAM_construct_end()};
+            if (!key->mac ||
+                EVP_MAC_init(key->mac.get(), bytes(material), material.size(), params) != 1) {
+                error = "OpenSSL cannot set up " + std::string(jwt_alg_name(alg));
+                return false;
+            }
             key->can_sign = true;
         } else {
             bool is_private = false;
@@ -622,6 +761,13 @@ bool KeySet::add_key(JwtAlg alg, std::string_view material, std::string_view kid
             error = "the first key signs tokens, so it must be a secret or a private key, "
                     "not a public key";
             return false;
+        }
+        key->header64_plain = known_header64(alg, std::string());
+        if (!key->kid.empty()) key->header64_kid = known_header64(alg, key->kid);
+        if (cache_) {
+            cache_->clear();
+        } else {
+            cache_ = std::make_unique<TokenCache>();
         }
         keys_.push_back(std::move(key));
         return true;
@@ -668,18 +814,10 @@ std::string KeySet::sign(std::string_view claims_json) const noexcept
         JsonPtr claims;
         if (parse_object(claims_json, claims) != JwtStatus::Ok) return {};
 
-        JsonPtr header(cJSON_CreateObject());
-        if (!header || !cJSON_AddStringToObject(header.get(), "alg", jwt_alg_name(key.alg)) ||
-            !cJSON_AddStringToObject(header.get(), "typ", "JWT")) {
-            return {};
-        }
-        if (!key.kid.empty() && !cJSON_AddStringToObject(header.get(), "kid", key.kid.c_str())) {
-            return {};
-        }
-        std::string header_json = print_json(header.get());
-        std::string token = base64url_encode(header_json);
+        std::string header = header_json(key.alg, key.kid);
+        std::string token = base64url_encode(header);
         std::string payload = base64url_encode(claims_json);
-        if (header_json.empty() || token.empty() || payload.empty()) return {};
+        if (header.empty() || token.empty() || payload.empty()) return {};
         token += '.';
         token += payload;
 
@@ -695,6 +833,82 @@ std::string KeySet::sign(std::string_view claims_json) const noexcept
     }
 }
 
+JwtStatus KeySet::check(std::string_view token, JsonPtr &claims_out, TimeClaims &time) const
+{
+    size_t dot1 = token.find('.');
+    if (dot1 == std::string_view::npos) return JwtStatus::Malformed;
+    size_t dot2 = token.find('.', dot1 + 1);
+    if (dot2 == std::string_view::npos) return JwtStatus::Malformed;
+    if (token.find('.', dot2 + 1) != std::string_view::npos) return JwtStatus::Malformed;
+    std::string_view header64 = token.substr(0, dot1);
+    std::string_view payload64 = token.substr(dot1 + 1, dot2 - dot1 - 1);
+    std::string_view sig64 = token.substr(dot2 + 1);
+    // An empty signature is left to fail as BadSignature, after the
+    // header had a chance to report the more telling AlgNone.
+    if (header64.empty() || payload64.empty()) return JwtStatus::Malformed;
+
+    // ---- header: the one our keys write is recognized by its bytes
+    // (known_header64 made sure that parsing it would say the same);
+    // anything else is parsed.
+    Header h;
+    bool known = false;
+    for (const auto &k : keys_) {
+        if (header64 == k->header64_plain) {
+            h.alg = k->alg;
+            known = true;
+            break;
+        }
+        if (!k->header64_kid.empty() && header64 == k->header64_kid) {
+            h.alg = k->alg;
+            h.has_kid = true;
+            h.kid = k->kid;
+            known = true;
+            break;
+        }
+    }
+    if (!known) {
+        JwtStatus st = parse_header(header64, h);
+        if (st != JwtStatus::Ok) return st;
+    }
+
+    // ---- key choice: by kid when given, else every key of the alg.
+    // Either way a key is only used with the algorithm it was added
+    // for, so an RS256 public key can never act as an HS256 secret.
+    const Key *by_kid = nullptr;
+    if (h.has_kid) {
+        auto it = std::find_if(keys_.begin(), keys_.end(),
+                               [&](const auto &k) { return !k->kid.empty() && k->kid == h.kid; });
+        if (it == keys_.end()) return JwtStatus::UnknownKid;
+        if ((*it)->alg != h.alg) return JwtStatus::AlgMismatch;
+        by_kid = it->get();
+    } else if (std::none_of(keys_.begin(), keys_.end(), [&](const auto &k) { return k->alg == h.alg; })) {
+        return JwtStatus::AlgMismatch;
+    }
+
+    std::string sig;
+    if (!base64url_decode(sig64, sig)) return JwtStatus::BadBase64;
+    std::string payload_json;
+    if (!base64url_decode(payload64, payload_json)) return JwtStatus::BadBase64;
+
+    const std::string_view signing_input = token.substr(0, dot2);
+    bool good = by_kid != nullptr
+                    ? verify_input(by_kid->ref(), signing_input, sig)
+                    : std::any_of(keys_.begin(), keys_.end(), [&](const auto &k) {
+                          return k->alg == h.alg && verify_input(k->ref(), signing_input, sig);
+                      });
+    if (!good) return JwtStatus::BadSignature;
+
+    // ---- payload: only now, so unauthenticated bytes never reach the
+    // JSON parser beyond the small header.
+    JsonPtr claims;
+    JwtStatus st = parse_object(payload_json, claims);
+    if (st != JwtStatus::Ok) return st;
+    st = read_time_claims(claims.get(), time);
+    if (st != JwtStatus::Ok) return st;
+    claims_out = std::move(claims);
+    return JwtStatus::Ok;
+}
+
 JwtStatus KeySet::verify(std::string_view token, int64_t now, int64_t leeway,
                          JsonPtr &claims_out, size_t max_len) const noexcept
 {
@@ -702,89 +916,69 @@ JwtStatus KeySet::verify(std::string_view token, int64_t now, int64_t leeway,
     try {
         // The cap comes first, so nothing below ever sees a huge input.
         if (token.size() > max_len) return JwtStatus::TooLarge;
-
-        size_t dot1 = token.find('.');
-        if (dot1 == std::string_view::npos) return JwtStatus::Malformed;
-        size_t dot2 = token.find('.', dot1 + 1);
-        if (dot2 == std::string_view::npos) return JwtStatus::Malformed;
-        if (token.find('.', dot2 + 1) != std::string_view::npos) return JwtStatus::Malformed;
-        std::string_view header64 = token.substr(0, dot1);
-        std::string_view payload64 = token.substr(dot1 + 1, dot2 - dot1 - 1);
-        std::string_view sig64 = token.substr(dot2 + 1);
-        // An empty signature is left to fail as BadSignature, after the
-        // header had a chance to report the more telling AlgNone.
-        if (header64.empty() || payload64.empty()) return JwtStatus::Malformed;
-
-        // ---- header: parsed before the signature is known to be good, so
-        // only alg, kid and crit are ever looked at.
-        std::string header_json;
-        if (!base64url_decode(header64, header_json)) return JwtStatus::BadBase64;
-        JsonPtr header;
-        JwtStatus st = parse_object(header_json, header);
-        if (st != JwtStatus::Ok) return st;
-
-        const cJSON *alg_item = cJSON_GetObjectItemCaseSensitive(header.get(), "alg");
-        if (!cJSON_IsString(alg_item) || alg_item->valuestring == nullptr) {
-            return JwtStatus::Malformed;
-        }
-        std::string_view alg_name = alg_item->valuestring;
-        if (ascii_iequals(alg_name, "none")) return JwtStatus::AlgNone;
-        std::optional<JwtAlg> alg = parse_jwt_alg(alg_name);
-        if (!alg) return JwtStatus::AlgUnsupported;
-
-        // RFC 7515 section 4.1.11: a recipient that does not understand
-        // every listed extension must reject the token.
-        if (cJSON_GetObjectItemCaseSensitive(header.get(), "crit") != nullptr) {
-            return JwtStatus::UnsupportedCrit;
-        }
-
-        // ---- key choice: by kid when given, else every key of the alg.
-        // Either way a key is only used with the algorithm it was added
-        // for, so an RS256 public key can never act as an HS256 secret.
-        std::vector<KeyRef> candidates;
-        const cJSON *kid_item = cJSON_GetObjectItemCaseSensitive(header.get(), "kid");
-        if (kid_item != nullptr) {
-            if (!cJSON_IsString(kid_item) || kid_item->valuestring == nullptr) {
-                return JwtStatus::Malformed;
-            }
-            std::string_view kid = kid_item->valuestring;
-            auto it = std::find_if(keys_.begin(), keys_.end(), [&](const auto &k) {
-                return !k->kid.empty() && k->kid == kid;
-            });
-            if (it == keys_.end()) return JwtStatus::UnknownKid;
-            if ((*it)->alg != *alg) return JwtStatus::AlgMismatch;
-            candidates.push_back((*it)->ref());
-        } else {
-            for (const auto &k : keys_) {
-                if (k->alg == *alg) candidates.push_back(k->ref());
-            }
-            if (candidates.empty()) return JwtStatus::AlgMismatch;
-        }
-
-        std::string sig;
-        if (!base64url_decode(sig64, sig)) return JwtStatus::BadBase64;
-        std::string payload_json;
-        if (!base64url_decode(payload64, payload_json)) return JwtStatus::BadBase64;
-
-        const std::string_view signing_input = token.substr(0, dot2);
-        bool good = std::any_of(candidates.begin(), candidates.end(), [&](const KeyRef &k) {
-            return verify_input(k, signing_input, sig);
-        });
-        if (!good) return JwtStatus::BadSignature;
-
-        // ---- payload: only now, so unauthenticated bytes never reach the
-        // JSON parser beyond the small header.
         JsonPtr claims;
-        st = parse_object(payload_json, claims);
+        TimeClaims time;
+        JwtStatus st = check(token, claims, time);
         if (st != JwtStatus::Ok) return st;
-        st = check_time_claims(claims.get(), now, leeway);
+        st = time_verdict(time, now, leeway);
         if (st != JwtStatus::Ok) return st;
-
         claims_out = std::move(claims);
         return JwtStatus::Ok;
     } catch (...) {
         return JwtStatus::InternalError;
     }
+}
+
+JwtStatus KeySet::verify_cached(std::string_view token, int64_t now, int64_t leeway,
+                                std::shared_ptr<const VerifiedJwt> &out, size_t max_len) const noexcept
+{
+    out.reset();
+    try {
+        if (token.size() > max_len) return JwtStatus::TooLarge;
+        TokenCache *cache = cache_ && cache_->owned_by_this_thread() ? cache_.get() : nullptr;
+        if (cache != nullptr) {
+            if (std::shared_ptr<const VerifiedJwt> hit = cache->find(token)) {
+                // Everything but the time held when it was kept.
+                JwtStatus st = time_verdict(hit->time, now, leeway);
+                if (st == JwtStatus::Ok) out = std::move(hit);
+                return st;
+            }
+        }
+        auto jwt = std::make_shared<VerifiedJwt>();
+        JwtStatus st = check(token, jwt->claims, jwt->time);
+        if (st != JwtStatus::Ok) return st;
+        st = time_verdict(jwt->time, now, leeway);
+        if (st != JwtStatus::Ok) return st;
+        jwt->token.assign(token.data(), token.size());
+        jwt->cost = verified_jwt_cost(*jwt);
+        if (cache != nullptr) {
+            try {
+                cache->insert(jwt);
+            } catch (...) {
+                // Out of memory: the token holds all the same.
+            }
+        }
+        out = std::move(jwt);
+        return JwtStatus::Ok;
+    } catch (...) {
+        return JwtStatus::InternalError;
+    }
+}
+
+size_t KeySet::cached_tokens() const noexcept
+{
+    return cache_ ? cache_->size() : 0;
+}
+
+JwtStatus time_verdict(const TimeClaims &time, int64_t now, int64_t leeway) noexcept
+{
+    // In double, so that now + leeway cannot overflow; NumericDate may be
+    // fractional anyway.
+    const double t = static_cast<double>(now);
+    const double slack = static_cast<double>(std::max<int64_t>(leeway, 0));
+    if (time.has_exp && !(t < time.exp + slack)) return JwtStatus::Expired;
+    if (time.has_nbf && time.nbf > t + slack) return JwtStatus::NotYetValid;
+    return JwtStatus::Ok;
 }
 
 }  // namespace restauth

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "json_ptr.h"
+#include "token_cache.h"
 
 namespace restauth {
 
@@ -50,10 +51,16 @@ enum class JwtStatus {
 // Stable snake_case name for logs, e.g. "bad_signature".
 const char *jwt_status_name(JwtStatus status) noexcept;
 
+// The verdict on exp and nbf at `now`: Expired once now >= exp + leeway,
+// NotYetValid while nbf > now + leeway (a negative leeway counts as 0),
+// else Ok.
+JwtStatus time_verdict(const TimeClaims &time, int64_t now, int64_t leeway) noexcept;
+
 // The signing key and the verification keys of one configuration.
 //
 // Built at configuration time, then shared read-only: every const member
-// function may be called concurrently from any number of threads.
+// function may be called concurrently from any number of threads.  (The
+// cache of verify_cached serves one thread and is bypassed on the others.)
 class KeySet {
 public:
     KeySet() noexcept;
@@ -103,9 +110,25 @@ public:
     JwtStatus verify(std::string_view token, int64_t now, int64_t leeway, JsonPtr &claims_out,
                      size_t max_len = 8192) const noexcept;
 
+    // verify, remembering the tokens that held (token_cache.h): a token
+    // seen before is found by its bytes and only its exp and nbf are
+    // checked again, with this now and leeway.  Same verdicts as verify.
+    // On Ok, out holds the token and its claims (shared with the cache,
+    // read-only); otherwise it is reset.
+    JwtStatus verify_cached(std::string_view token, int64_t now, int64_t leeway,
+                            std::shared_ptr<const VerifiedJwt> &out, size_t max_len = 8192) const noexcept;
+
+    // Tokens in verify_cached's cache (0 before its first use).
+    size_t cached_tokens() const noexcept;
+
 private:
     struct Key;
+    // Everything verify checks but the size and the time: shape, header,
+    // key, signature, payload, and that exp/nbf/iat are numbers.
+    JwtStatus check(std::string_view token, JsonPtr &claims, TimeClaims &time) const;
+
     std::vector<std::unique_ptr<Key>> keys_;
+    mutable std::unique_ptr<TokenCache> cache_;
 };
 
 }  // namespace restauth

@@ -1,5 +1,6 @@
 #include "protect.h"
 
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -11,47 +12,97 @@
 
 namespace restauth {
 
-restauth_token_status_t extract_access_token(const Settings &settings, std::string_view authorization,
-                                             std::string_view cookie, std::string &token, bool *from_cookie)
+namespace {
+
+// The presented token: a view into the Authorization header, or the
+// access cookie's value copied into storage.
+restauth_token_status_t presented_token(const Settings &settings, std::string_view authorization,
+                                        std::string_view cookie, std::string &storage, std::string_view &token,
+                                        bool &from_cookie)
 {
-    if (from_cookie) *from_cookie = false;
+    from_cookie = false;
     if (!authorization.empty()) {
         size_t sp = authorization.find(' ');
         if (authorization.substr(0, sp) == "Bearer") {
             std::string_view rest = sp == std::string_view::npos ? std::string_view() : authorization.substr(sp + 1);
             if (rest.empty() || rest.find(' ') != std::string_view::npos) return RESTAUTH_TOKEN_BAD_HEADER;
-            token.assign(rest);
+            token = rest;
             return RESTAUTH_TOKEN_OK;
         }
     }
     if (!settings.cookie_access.empty()) {
-        token = cookie_value(cookie, settings.cookie_access);
-        if (!token.empty()) {
-            if (from_cookie) *from_cookie = true;
+        storage = cookie_value(cookie, settings.cookie_access);
+        if (!storage.empty()) {
+            token = storage;
+            from_cookie = true;
             return RESTAUTH_TOKEN_OK;
         }
     }
     return RESTAUTH_TOKEN_MISSING;
 }
 
+// check_token_claims for an access token, worked out once per token and
+// settings: the verdict is kept with the token, with the settings it
+// depends on (a key set, and so its cache, may serve several locations).
+// `why` points at the reason of a refusal, kept with the verdict.
+TokenCheck access_token_claims(const Settings &s, const VerifiedJwt &jwt, const std::string *&why)
+{
+    static constexpr std::string_view kType = "access";
+    VerifiedJwt::PolicyMemo &memo = jwt.policy_memo;
+    if (!(memo.set && memo.type == kType && memo.issuer == s.issuer && memo.audience == s.audience)) {
+        std::string reason;
+        TokenCheck verdict = check_token_claims(s, jwt.claims.get(), kType, reason);
+        memo.set = false;
+        memo.type = kType;
+        memo.issuer = s.issuer;
+        memo.audience = s.audience;
+        memo.why = std::move(reason);
+        memo.verdict = static_cast<int>(verdict);
+        memo.set = true;
+    }
+    why = &memo.why;
+    return static_cast<TokenCheck>(memo.verdict);
+}
+
+}  // namespace
+
+restauth_token_status_t extract_access_token(const Settings &settings, std::string_view authorization,
+                                             std::string_view cookie, std::string &token, bool *from_cookie)
+{
+    std::string storage;
+    std::string_view view;
+    bool cookie_used = false;
+    restauth_token_status_t status = presented_token(settings, authorization, cookie, storage, view, cookie_used);
+    if (from_cookie) *from_cookie = cookie_used;
+    if (status == RESTAUTH_TOKEN_OK) token.assign(view.data(), view.size());
+    return status;
+}
+
 restauth_token_status_t verify_credentials(const Api &api, const Credentials &credentials, Identity &identity)
 {
     const Settings &s = api.settings;
-    std::string token;
+    std::string storage;
+    std::string_view token;
     bool from_cookie = false;
     restauth_token_status_t status =
-        extract_access_token(s, credentials.authorization, credentials.cookie, token, &from_cookie);
+        presented_token(s, credentials.authorization, credentials.cookie, storage, token, from_cookie);
     if (status != RESTAUTH_TOKEN_OK) return status;
 
-    JsonPtr claims;
-    std::string why;
-    switch (verify_token(api, token, credentials.now, "access", claims, why)) {
+    // The same checks as verify_token, the signature's remembered.
+    std::shared_ptr<const VerifiedJwt> jwt;
+    JwtStatus js = api.keys->verify_cached(token, credentials.now, s.leeway, jwt);
+    if (js != JwtStatus::Ok) {
+        if (credentials.why) *credentials.why = jwt_status_name(js);
+        return RESTAUTH_TOKEN_INVALID;
+    }
+    const std::string *why = nullptr;
+    switch (access_token_claims(s, *jwt, why)) {
     case TokenCheck::Ok: break;
     case TokenCheck::WrongType:
-        if (credentials.why) *credentials.why = why;
+        if (credentials.why) *credentials.why = *why;
         return RESTAUTH_TOKEN_WRONG_TYPE;
     case TokenCheck::Invalid:
-        if (credentials.why) *credentials.why = why;
+        if (credentials.why) *credentials.why = *why;
         return RESTAUTH_TOKEN_INVALID;
     }
     if (from_cookie && is_unsafe_method(credentials.method) &&
@@ -59,7 +110,8 @@ restauth_token_status_t verify_credentials(const Api &api, const Credentials &cr
         if (credentials.why) *credentials.why = "CSRF check failed";
         return RESTAUTH_TOKEN_CSRF_FAILED;
     }
-    identity.claims = std::move(claims);
+    identity.claims = std::shared_ptr<const cJSON>(jwt, jwt->claims.get());
+    identity.token = std::move(jwt);
     return RESTAUTH_TOKEN_OK;
 }
 
@@ -138,7 +190,14 @@ bool scalar_text(const cJSON *item, std::string &out)
         double v = item->valuedouble;
         char buf[64];
         if (std::isfinite(v) && v == std::floor(v) && std::fabs(v) < 9.007199254740992e15) {
-            std::snprintf(buf, sizeof(buf), "%.0f", v);
+            if (v == 0 && std::signbit(v)) {
+                out = "-0";  // as "%.0f" prints it
+                return true;
+            }
+            // What "%.0f" prints for an integer this small, without printf.
+            auto r = std::to_chars(buf, buf + sizeof(buf), static_cast<long long>(v));
+            out.assign(buf, r.ptr);
+            return true;
         } else {
             // Shortest form that reads back as the same double, as JSON
             // serializers print it (0.1, not 0.10000000000000001).
@@ -178,6 +237,31 @@ bool claim_text(const cJSON *claims, std::string_view path, std::string &out)
         return false;
     }
     return header_safe(out);
+}
+
+bool identity_claim(Identity &identity, std::string_view path, std::string_view &out)
+{
+    const VerifiedJwt *jwt = identity.token.get();
+    if (jwt == nullptr) return false;
+    for (const VerifiedJwt::ClaimMemo &m : jwt->claim_memo) {
+        if (m.path == path) {
+            if (m.found) out = m.text;
+            return m.found;
+        }
+    }
+    std::string text;
+    bool found = claim_text(jwt->claims.get(), path, text);
+    if (!found) text.clear();
+    if (jwt->claim_memo.size() < VerifiedJwt::kMaxClaimMemos && path.size() <= VerifiedJwt::kMaxClaimMemoPath &&
+        text.size() <= VerifiedJwt::kMaxClaimMemoText) {
+        VerifiedJwt::ClaimMemo memo{std::string(path), found, std::move(text)};
+        const VerifiedJwt::ClaimMemo &kept = jwt->claim_memo.emplace_back(std::move(memo));
+        if (found) out = kept.text;
+        return found;
+    }
+    if (!found) return false;
+    out = identity.values.emplace_back(std::move(text));
+    return true;
 }
 
 }  // namespace restauth

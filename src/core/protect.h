@@ -2,19 +2,24 @@
 // some other location, and the claims handed to the upstream.
 #pragma once
 
-#include <deque>
+#include <list>
+#include <memory>
 #include <string>
 #include <string_view>
 
 #include "api.h"
 #include "json_ptr.h"
 #include "restauth.h"
+#include "token_cache.h"
 
 namespace restauth {
 
+// A verified access token, possibly shared with the keys' cache of
+// verified tokens (KeySet::verify_cached): one request's view of it.
 struct Identity {
-    JsonPtr claims;
-    std::deque<std::string> values;  // claim texts handed out; stable addresses
+    std::shared_ptr<const VerifiedJwt> token;
+    std::shared_ptr<const cJSON> claims;  // token->claims
+    std::list<std::string> values;        // texts handed out; stable addresses
 };
 
 // The token a request presents: Bearer header first, else the access cookie.
@@ -48,5 +53,10 @@ const std::string &token_status_name(restauth_token_status_t status);
 
 // nullptr-safe lookup of "a.b.c" rendered as header-safe text.
 bool claim_text(const cJSON *claims, std::string_view path, std::string &out);
+
+// claim_text of the identity's claims, without copying: out stays valid as
+// long as the identity.  The texts of a token are worked out once and
+// kept with it, so a token seen again costs a lookup per claim.
+bool identity_claim(Identity &identity, std::string_view path, std::string_view &out);
 
 }  // namespace restauth

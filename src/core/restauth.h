@@ -73,6 +73,11 @@ enum {
  * VERIFY, TOKENS: int             ngx_uint_t     EmailVerification, TokenMode
  */
 
+/* restauth_redis and restauth_redis_db, which only the shim reads; here so
+ * that the operator scripts (scripts/restauth_defaults.py) read them too */
+#define RESTAUTH_DEFAULT_REDIS     "127.0.0.1:6379"
+#define RESTAUTH_DEFAULT_REDIS_DB  0
+
 /* http{} level */
 #define RESTAUTH_MAIN_SETTINGS(X)                                             \
     X(STR,    redis_prefix,               "restauth:")                        \
@@ -203,8 +208,10 @@ RESTAUTH_API void restauth_call_redis_reply(restauth_call_t *call, size_t i,
 
 /* RESTAUTH_NEED_JOB: runs on a pool thread; touches only the call. */
 RESTAUTH_API void restauth_call_run_job(restauth_call_t *call);
-/* The shim could not run the job (queue full): the call answers 503. */
-RESTAUTH_API void restauth_call_job_failed(restauth_call_t *call);
+/* The shim could not run the job (its queue is full, or the job waited too
+ * long): the call answers 503 with Retry-After: retry_after seconds. */
+RESTAUTH_API void restauth_call_job_failed(restauth_call_t *call,
+    unsigned retry_after);
 
 /* RESTAUTH_DONE */
 RESTAUTH_API int restauth_call_status(const restauth_call_t *call);

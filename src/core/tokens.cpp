@@ -188,25 +188,30 @@ bool claim_matches(const cJSON *claims, const char *name, const std::string &exp
 TokenCheck verify_token(const Api &api, std::string_view token, int64_t now, std::string_view expected_type,
                         JsonPtr &claims, std::string &why)
 {
-    const Settings &s = api.settings;
-    JwtStatus status = api.keys->verify(token, now, s.leeway, claims);
+    JwtStatus status = api.keys->verify(token, now, api.settings.leeway, claims);
     if (status != JwtStatus::Ok) {
         why = jwt_status_name(status);
         return TokenCheck::Invalid;
     }
-    if (!s.issuer.empty() && !claim_matches(claims.get(), "iss", s.issuer)) {
+    return check_token_claims(api.settings, claims.get(), expected_type, why);
+}
+
+TokenCheck check_token_claims(const Settings &s, const cJSON *claims, std::string_view expected_type,
+                              std::string &why)
+{
+    if (!s.issuer.empty() && !claim_matches(claims, "iss", s.issuer)) {
         why = "wrong issuer";
         return TokenCheck::Invalid;
     }
-    if (!s.audience.empty() && !claim_matches(claims.get(), "aud", s.audience)) {
+    if (!s.audience.empty() && !claim_matches(claims, "aud", s.audience)) {
         why = "wrong audience";
         return TokenCheck::Invalid;
     }
     // simplejwt's required claims: without exp a token would never expire.
     std::string type, jti;
-    const cJSON *uid = cJSON_GetObjectItemCaseSensitive(claims.get(), "user_id");
-    const cJSON *exp = cJSON_GetObjectItemCaseSensitive(claims.get(), "exp");
-    if (!claim_string(claims.get(), "token_type", type) || !claim_string(claims.get(), "jti", jti) ||
+    const cJSON *uid = cJSON_GetObjectItemCaseSensitive(claims, "user_id");
+    const cJSON *exp = cJSON_GetObjectItemCaseSensitive(claims, "exp");
+    if (!claim_string(claims, "token_type", type) || !claim_string(claims, "jti", jti) ||
         !cJSON_IsNumber(uid) || !cJSON_IsNumber(exp)) {
         why = "missing claims";
         return TokenCheck::Invalid;

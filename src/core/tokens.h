@@ -50,6 +50,13 @@ struct VerifiedToken {
 TokenCheck verify_token(const Api &api, std::string_view token, int64_t now, std::string_view expected_type,
                         JsonPtr &claims, std::string &why);
 
+// The claims half of verify_token, on a payload whose signature and time
+// already held: iss/aud when configured, simplejwt's required claims, the
+// token_type.  It reads no settings but issuer and audience: restauth_protect
+// keeps its verdict with a remembered token under those (protect.cpp).
+TokenCheck check_token_claims(const Settings &settings, const cJSON *claims, std::string_view expected_type,
+                              std::string &why);
+
 // verify_token for an API call, reading the claims simplejwt defines; logs
 // why a token failed.
 TokenCheck check_token(Call &call, std::string_view token, std::string_view expected_type,

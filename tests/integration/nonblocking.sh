@@ -34,6 +34,7 @@ http {
     access_log off;
     restauth_redis 127.0.0.1:$rport;
     restauth_jwt_key HS256 $here/t/keys/hs256.key;
+    restauth_job_queue_timeout 300s;   # 20 logins wait on one worker, however slow the machine
     server {
         listen 127.0.0.1:$nport;
         location /auth/ { restauth_api; }

@@ -405,7 +405,7 @@ public:
     }
     void fail_reply(size_t i) { restauth_call_redis_reply(call_, i, nullptr); }
     void run_job() { restauth_call_run_job(call_); }
-    void job_failed() { restauth_call_job_failed(call_); }
+    void job_failed(unsigned retry_after = 7) { restauth_call_job_failed(call_, retry_after); }
 
     int status() const { return restauth_call_status(call_); }
     std::string body() const { return str(restauth_call_body(call_)); }
@@ -1266,11 +1266,12 @@ void test_login_job_rejected_is_503(void **)
     STEP(f, RESTAUTH_NEED_REDIS);
     REPLY_EVAL(f, 0, "find_user", r_hash(alice()));
     STEP(f, RESTAUTH_NEED_JOB);
-    f.job_failed();
+    f.job_failed(7);
     STEP(f, RESTAUTH_DONE);  // no session is started
     assert_int_equal(f.status(), 503);
     assert_string_equal(f.body().c_str(), k503);
-    assert_int_equal(f.header_count(), 0);
+    assert_int_equal(f.header_count(), 1);
+    assert_string_equal(f.header("Retry-After").c_str(), "7");
     assert_true(!f.logs.empty() && f.logs.back().level == RESTAUTH_LOG_ERR);
 }
 

@@ -119,6 +119,77 @@ void test_base64url_rejects_noncanonical_trailing_bits(void **)
     assert_false(url_decodes("Zm9"));  // low two bits of '9' are set
 }
 
+// The URL decoder is table-driven: every byte value in every position of a
+// group (full, and the 2- and 3-character tails) against the alphabet and
+// the bits it stands for, worked out here independently.
+int url_value(int c)
+{
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '-') return 62;
+    if (c == '_') return 63;
+    return -1;
+}
+
+void test_base64url_every_byte_in_every_position(void **)
+{
+    // "AAAA" is three zero bytes; the tails are "AA" (one byte), "AAA" (two).
+    for (size_t len : {size_t(4), size_t(2), size_t(3), size_t(8)}) {
+        for (size_t pos = 0; pos < len; pos++) {
+            for (int c = 0; c < 256; c++) {
+                std::string in(len, 'A');
+                in[pos] = static_cast<char>(c);
+                int v = url_value(c);
+                // Bits the last character of a tail carries beyond the bytes.
+                size_t group_len = len % 4 == 0 ? 4 : len % 4;
+                bool last_of_tail = len % 4 != 0 && pos == len - 1;
+                int unused = group_len == 2 ? 0x0f : 0x03;
+                bool want = v >= 0 && !(last_of_tail && (v & unused) != 0);
+                std::string out = "junk";
+                bool got = base64url_decode(in, out);
+                if (got != want) fail_msg("len %zu, byte 0x%02x at %zu: got %d", len, c, pos, int(got));
+                if (!got) {
+                    assert_true(out.empty());
+                    continue;
+                }
+                // The bits: position pos of its group holds bits
+                // 18 - 6 * (pos % 4) .. of a 24-bit big-endian word.
+                size_t group = pos / 4 * 3;
+                uint32_t word = uint32_t(v) << (18 - 6 * (pos % 4));
+                std::string want_bytes(out.size(), '\0');
+                for (size_t k = 0; k < 3 && group + k < want_bytes.size(); k++) {
+                    want_bytes[group + k] = static_cast<char>(word >> (16 - 8 * k));
+                }
+                assert_int_equal(out.size(), len / 4 * 3 + (len % 4 ? len % 4 - 1 : 0));
+                assert_true(out == want_bytes);
+            }
+        }
+    }
+}
+
+void test_base64url_into_a_buffer(void **)
+{
+    for (size_t n = 0; n < 12; n++) {
+        assert_int_equal(base64url_decoded_size(n), n / 4 * 3 + (n % 4 > 1 ? n % 4 - 1 : 0));
+    }
+    unsigned char buf[8];
+    size_t len = 99;
+    assert_true(base64url_decode("Zm9vYmE", buf, 5, len));  // "fooba": exactly fits
+    assert_int_equal(len, 5);
+    assert_memory_equal(buf, "fooba", 5);
+    len = 99;
+    assert_false(base64url_decode("Zm9vYmE", buf, 4, len));  // one short
+    assert_int_equal(len, 0);
+    len = 99;
+    assert_false(base64url_decode("Zm9vYm+", buf, sizeof buf, len));  // not the URL alphabet
+    assert_int_equal(len, 0);
+    assert_false(base64url_decode("Zh", buf, sizeof buf, len));
+    assert_false(base64url_decode("Zm9vY", buf, sizeof buf, len));
+    assert_true(base64url_decode("", buf, 0, len));
+    assert_int_equal(len, 0);
+}
+
 void test_base64_strict_padding(void **)
 {
     assert_false(std_decodes("Zg"));      // missing padding
@@ -242,6 +313,8 @@ int main(void)
         cmocka_unit_test(test_base64url_rejects_invalid_characters),
         cmocka_unit_test(test_base64url_rejects_impossible_length),
         cmocka_unit_test(test_base64url_rejects_noncanonical_trailing_bits),
+        cmocka_unit_test(test_base64url_every_byte_in_every_position),
+        cmocka_unit_test(test_base64url_into_a_buffer),
         cmocka_unit_test(test_base64_strict_padding),
         cmocka_unit_test(test_decoders_leave_output_empty_on_failure),
         cmocka_unit_test(test_hex_encode),

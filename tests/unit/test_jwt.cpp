@@ -8,6 +8,7 @@
 #include <csetjmp>
 #include <cstdint>
 #include <atomic>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -171,18 +172,41 @@ KeySet verify_only(JwtAlg alg, std::string_view public_pem, std::string_view kid
     return ks;
 }
 
+void assert_status(JwtStatus got, JwtStatus want)
+{
+    if (got != want) fail_msg("got %s, want %s", jwt_status_name(got), jwt_status_name(want));
+}
+
+std::string printed(const cJSON *json)
+{
+    char *text = cJSON_PrintUnformatted(json);
+    assert_non_null(text);
+    std::string out = text;
+    cJSON_free(text);
+    return out;
+}
+
+// verify's verdict, after checking that verify_cached agrees with it, on
+// first sight and again (when a token that held comes from the cache),
+// and hands out the same claims.
 JwtStatus verify(const KeySet &ks, const std::string &token, int64_t now = kNow, int64_t leeway = 0)
 {
     JsonPtr claims;
     JwtStatus st = ks.verify(token, now, leeway, claims);
     if (st == JwtStatus::Ok) assert_non_null(claims.get());
     else assert_null(claims.get());
+    for (int round = 0; round < 2; round++) {
+        std::shared_ptr<const VerifiedJwt> cached;
+        assert_status(ks.verify_cached(token, now, leeway, cached), st);
+        if (st != JwtStatus::Ok) {
+            assert_null(cached.get());
+            continue;
+        }
+        assert_non_null(cached.get());
+        assert_true(cached->token == token);
+        assert_string_equal(printed(cached->claims.get()).c_str(), printed(claims.get()).c_str());
+    }
     return st;
-}
-
-void assert_status(JwtStatus got, JwtStatus want)
-{
-    if (got != want) fail_msg("got %s, want %s", jwt_status_name(got), jwt_status_name(want));
 }
 
 const char *string_member(const cJSON *obj, const char *name)
@@ -1025,6 +1049,262 @@ void test_concurrent_sign_and_verify(void **)
     assert_int_equal(failures.load(), 0);
 }
 
+
+// ---- the cache of verified tokens (verify_cached) -------------------------------------
+
+std::shared_ptr<const VerifiedJwt> cached_ok(const KeySet &ks, const std::string &token, int64_t now = kNow,
+                                             int64_t leeway = 0)
+{
+    std::shared_ptr<const VerifiedJwt> out;
+    assert_status(ks.verify_cached(token, now, leeway, out), JwtStatus::Ok);
+    assert_non_null(out.get());
+    return out;
+}
+
+JwtStatus cached_status(const KeySet &ks, const std::string &token, int64_t now = kNow, int64_t leeway = 0)
+{
+    std::shared_ptr<const VerifiedJwt> out;
+    JwtStatus st = ks.verify_cached(token, now, leeway, out);
+    assert_true((st == JwtStatus::Ok) == (out != nullptr));
+    return st;
+}
+
+void test_cache_hit_is_the_same_entry(void **)
+{
+    KeySet ks = keyset(JwtAlg::HS256, kSecret);
+    assert_int_equal(ks.cached_tokens(), 0);
+    std::string token = ks.sign(R"({"sub":"42","exp":1700000600})");
+    auto first = cached_ok(ks, token);
+    assert_int_equal(ks.cached_tokens(), 1);
+    auto second = cached_ok(ks, token);
+    assert_ptr_equal(first.get(), second.get());
+    assert_int_equal(ks.cached_tokens(), 1);
+    assert_string_equal(string_member(second->claims.get(), "sub"), "42");
+    // Tokens that fail are not kept.
+    assert_status(cached_status(ks, token + "x"), JwtStatus::BadSignature);
+    assert_status(cached_status(ks, "a.b"), JwtStatus::Malformed);
+    assert_int_equal(ks.cached_tokens(), 1);
+}
+
+// Every token that differs from a cached one in any byte is verified in
+// full, whatever it shares with it (the same signature, hence the same
+// bucket, when only the payload changed).
+void test_cache_never_hits_other_bytes(void **)
+{
+    KeySet ks = keyset(JwtAlg::HS256, kSecret);
+    std::string token = ks.sign(R"({"sub":"42","admin":false,"exp":1700000600})");
+    cached_ok(ks, token);
+    static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    for (size_t i = 0; i < token.size(); i++) {
+        if (token[i] == '.') continue;
+        std::string other = token;
+        other[i] = token[i] == 'A' ? 'B' : 'A';
+        assert_int_equal(cached_status(ks, other), verify(ks, other));
+        assert_int_not_equal(cached_status(ks, other), JwtStatus::Ok);
+    }
+    // The payload swapped for another under the same signature.
+    auto parts = split(token);
+    std::string forged = parts[0] + "." + b64(R"({"sub":"42","admin":true ,"exp":1700000600})") + "." + parts[2];
+    assert_int_equal(forged.size(), token.size());
+    assert_status(cached_status(ks, forged), JwtStatus::BadSignature);
+    // Longer and shorter.
+    assert_int_not_equal(cached_status(ks, token + alphabet[0]), JwtStatus::Ok);
+    assert_int_not_equal(cached_status(ks, token.substr(0, token.size() - 1)), JwtStatus::Ok);
+    assert_int_equal(ks.cached_tokens(), 1);
+}
+
+// exp and nbf are checked again on every hit, with that call's clock and
+// leeway.
+void test_cache_rechecks_time(void **)
+{
+    KeySet ks = keyset(JwtAlg::HS256, kSecret);
+    std::string token = ks.sign(R"({"exp":1700000010,"nbf":1699999990})");
+    auto entry = cached_ok(ks, token, kNow);
+    assert_int_equal(ks.cached_tokens(), 1);
+    assert_ptr_equal(cached_ok(ks, token, kNow + 9).get(), entry.get());
+    assert_status(cached_status(ks, token, kNow + 10), JwtStatus::Expired);
+    assert_status(cached_status(ks, token, kNow + 10, 1), JwtStatus::Ok);
+    assert_status(cached_status(ks, token, kNow + 11, 1), JwtStatus::Expired);
+    assert_status(cached_status(ks, token, INT64_MAX, 0), JwtStatus::Expired);
+    assert_status(cached_status(ks, token, kNow - 11), JwtStatus::NotYetValid);
+    assert_status(cached_status(ks, token, kNow - 11, 1), JwtStatus::Ok);
+    assert_status(cached_status(ks, token, kNow - 11, -5), JwtStatus::NotYetValid);
+    assert_status(cached_status(ks, token, kNow), JwtStatus::Ok);
+    assert_int_equal(ks.cached_tokens(), 1);
+
+    // A token that is not valid yet is not kept, and is once it is.
+    std::string later = ks.sign(R"({"nbf":1700000100})");
+    assert_status(cached_status(ks, later, kNow), JwtStatus::NotYetValid);
+    assert_int_equal(ks.cached_tokens(), 1);
+    cached_ok(ks, later, kNow + 100);
+    assert_int_equal(ks.cached_tokens(), 2);
+    assert_status(cached_status(ks, later, kNow), JwtStatus::NotYetValid);
+}
+
+void test_cache_respects_size_cap_and_token_limit(void **)
+{
+    KeySet ks = keyset(JwtAlg::HS256, kSecret);
+    std::string token = ks.sign(R"({"sub":"42"})");
+    cached_ok(ks, token);
+    std::shared_ptr<const VerifiedJwt> out;
+    assert_status(ks.verify_cached(token, kNow, 0, out, token.size() - 1), JwtStatus::TooLarge);
+    assert_null(out.get());
+    // Valid, but too long to keep.
+    std::string big = ks.sign(R"({"pad":")" + std::string(TokenCache::kMaxTokenBytes, 'a') + R"("})");
+    cached_ok(ks, big, kNow);
+    cached_ok(ks, big, kNow);
+    assert_int_equal(ks.cached_tokens(), 1);
+}
+
+void test_cache_is_bounded_per_key_set(void **)
+{
+    KeySet ks = keyset(JwtAlg::HS256, kSecret);
+    std::string first = ks.sign(R"({"n":0})");
+    auto held = cached_ok(ks, first);
+    for (size_t n = 1; n <= TokenCache::kMaxEntries + 50; n++) {
+        cached_ok(ks, ks.sign(R"({"n":)" + std::to_string(n) + "}"));
+    }
+    assert_int_equal(ks.cached_tokens(), TokenCache::kMaxEntries);
+    // The first one was dropped, but what a caller holds stays valid, and
+    // the token verifies again as a new entry.
+    assert_string_equal(printed(held->claims.get()).c_str(), R"({"n":0})");
+    auto again = cached_ok(ks, first);
+    assert_ptr_not_equal(again.get(), held.get());
+}
+
+VerifiedJwt *entry_for(const std::string &token)
+{
+    auto *e = new VerifiedJwt;
+    e->token = token;
+    e->cost = verified_jwt_cost(*e);
+    return e;
+}
+
+void test_token_cache_drops_least_recently_used(void **)
+{
+    TokenCache cache(3, TokenCache::kMaxBytes);
+    for (const char *t : {"t1", "t2", "t3"}) cache.insert(std::shared_ptr<const VerifiedJwt>(entry_for(t)));
+    assert_int_equal(cache.size(), 3);
+    assert_non_null(cache.find("t1").get());  // now the most recently used
+    cache.insert(std::shared_ptr<const VerifiedJwt>(entry_for("t4")));
+    assert_int_equal(cache.size(), 3);
+    assert_null(cache.find("t2").get());
+    assert_non_null(cache.find("t1").get());
+    assert_non_null(cache.find("t3").get());
+    assert_non_null(cache.find("t4").get());
+    // The same token again replaces its entry.
+    std::shared_ptr<const VerifiedJwt> fresh(entry_for("t3"));
+    cache.insert(fresh);
+    assert_int_equal(cache.size(), 3);
+    assert_ptr_equal(cache.find("t3").get(), fresh.get());
+    // Only whole tokens match.
+    assert_null(cache.find("t").get());
+    assert_null(cache.find("t33").get());
+    assert_null(cache.find("").get());
+    cache.clear();
+    assert_int_equal(cache.size(), 0);
+    assert_int_equal(cache.bytes(), 0);
+    assert_null(cache.find("t1").get());
+}
+
+void test_token_cache_is_bounded_in_bytes(void **)
+{
+    std::shared_ptr<const VerifiedJwt> a(entry_for("a")), b(entry_for("b")), c(entry_for("c"));
+    const size_t cost = a->cost;
+    assert_true(cost > 0);
+    TokenCache cache(100, 2 * cost + cost / 2);
+    cache.insert(a);
+    cache.insert(b);
+    assert_int_equal(cache.size(), 2);
+    assert_int_equal(cache.bytes(), 2 * cost);
+    cache.insert(c);
+    assert_int_equal(cache.size(), 2);
+    assert_true(cache.bytes() <= 2 * cost + cost / 2);
+    assert_null(cache.find("a").get());
+    // An entry bigger than the whole budget is not kept, and evicts nothing.
+    JsonPtr claims(cJSON_Parse(("{\"pad\":\"" + std::string(4 * cost, 'x') + "\"}").c_str()));
+    auto *big = entry_for("big");
+    big->claims = std::move(claims);
+    big->cost = verified_jwt_cost(*big);
+    assert_true(big->cost > 2 * cost + cost / 2);
+    cache.insert(std::shared_ptr<const VerifiedJwt>(big));
+    assert_null(cache.find("big").get());
+    assert_int_equal(cache.size(), 2);
+    // Long tokens are never kept.
+    cache.insert(std::shared_ptr<const VerifiedJwt>(entry_for(std::string(TokenCache::kMaxTokenBytes + 1, 't'))));
+    assert_int_equal(cache.size(), 2);
+}
+
+void test_cache_serves_one_thread(void **)
+{
+    KeySet ks = keyset(JwtAlg::HS256, kSecret);
+    std::string token = ks.sign(R"({"sub":"1"})");
+    cached_ok(ks, token);  // this thread owns the cache from now on
+    assert_int_equal(ks.cached_tokens(), 1);
+    std::atomic<int> failures{0};
+    std::thread other([&] {
+        std::shared_ptr<const VerifiedJwt> out;
+        if (ks.verify_cached(ks.sign(R"({"sub":"2"})"), kNow, 0, out) != JwtStatus::Ok) failures++;
+        // A token the cache holds is verified in full here: a new entry.
+        std::shared_ptr<const VerifiedJwt> again;
+        if (ks.verify_cached(token, kNow, 0, again) != JwtStatus::Ok || again == nullptr) failures++;
+        std::string forged = token;
+        forged[forged.size() / 2] ^= 1;
+        if (ks.verify_cached(forged, kNow, 0, out) == JwtStatus::Ok) failures++;
+    });
+    other.join();
+    assert_int_equal(failures.load(), 0);
+    assert_int_equal(ks.cached_tokens(), 1);
+}
+
+void test_cache_belongs_to_its_keys(void **)
+{
+    KeySet ks = keyset(JwtAlg::HS256, kSecret);
+    std::string token = ks.sign(R"({"sub":"1"})");
+    cached_ok(ks, token);
+    KeySet other = keyset(JwtAlg::HS256, kSecret2);
+    assert_status(cached_status(other, token), JwtStatus::BadSignature);
+    // Adding a key empties the cache.
+    add(ks, JwtAlg::HS256, kSecret2, "second");
+    assert_int_equal(ks.cached_tokens(), 0);
+    cached_ok(ks, token);
+    assert_int_equal(ks.cached_tokens(), 1);
+    // Moved with its keys.
+    KeySet moved(std::move(ks));
+    assert_int_equal(moved.cached_tokens(), 1);
+    cached_ok(moved, token);
+}
+
+// Our own headers are recognized by their bytes; any other spelling of the
+// same header is parsed and reaches the same verdicts.
+void test_header_spellings_agree(void **)
+{
+    KeySet ks;
+    add(ks, JwtAlg::HS256, kSecret, "k1");
+    add(ks, JwtAlg::HS256, kSecret2);
+    const std::string claims = R"({"sub":"x"})";
+    struct Case {
+        const char *header;
+        const std::string *secret;
+        JwtStatus want;
+    } cases[] = {
+        {R"({"alg":"HS256","typ":"JWT","kid":"k1"})", &kSecret, JwtStatus::Ok},
+        {R"({"typ":"JWT","kid":"k1","alg":"HS256"})", &kSecret, JwtStatus::Ok},
+        {R"({"alg":"HS256","typ":"JWT","kid":"k1"})", &kSecret2, JwtStatus::BadSignature},
+        {R"({"alg":"HS256","typ":"JWT"})", &kSecret, JwtStatus::Ok},  // any key of the alg
+        {R"({"alg":"HS256","typ":"JWT"})", &kSecret2, JwtStatus::Ok},
+        {R"({"alg":"HS256", "typ":"JWT"})", &kSecret2, JwtStatus::Ok},
+        {R"({"alg":"HS384","typ":"JWT"})", &kSecret, JwtStatus::AlgMismatch},
+        {R"({"alg":"HS256","typ":"JWT","kid":"k2"})", &kSecret2, JwtStatus::UnknownKid},
+        {R"({"alg":"HS256","typ":"JWT","crit":["x"]})", &kSecret, JwtStatus::UnsupportedCrit},
+        {R"({"alg":"HS256","typ":"JWT","alg":"HS256"})", &kSecret, JwtStatus::DuplicateMember},
+    };
+    for (const Case &c : cases) {
+        std::string token = hs256_token(c.header, claims, *c.secret);
+        JwtStatus got = verify(ks, token);
+        if (got != c.want) fail_msg("%s: got %s, want %s", c.header, jwt_status_name(got), jwt_status_name(c.want));
+    }
+}
 }  // namespace
 
 int main(void)
@@ -1079,6 +1359,16 @@ int main(void)
         cmocka_unit_test(test_jwks_never_contains_hmac_secrets),
         cmocka_unit_test(test_keyset_move),
         cmocka_unit_test(test_concurrent_sign_and_verify),
+        cmocka_unit_test(test_cache_hit_is_the_same_entry),
+        cmocka_unit_test(test_cache_never_hits_other_bytes),
+        cmocka_unit_test(test_cache_rechecks_time),
+        cmocka_unit_test(test_cache_respects_size_cap_and_token_limit),
+        cmocka_unit_test(test_cache_is_bounded_per_key_set),
+        cmocka_unit_test(test_token_cache_drops_least_recently_used),
+        cmocka_unit_test(test_token_cache_is_bounded_in_bytes),
+        cmocka_unit_test(test_cache_serves_one_thread),
+        cmocka_unit_test(test_cache_belongs_to_its_keys),
+        cmocka_unit_test(test_header_spellings_agree),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }

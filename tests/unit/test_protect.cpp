@@ -1,7 +1,8 @@
 // Unit tests for restauth_protect: the stateless access-token check that
 // guards other locations (restauth_protect_verify), the claims handed to the
 // upstream as headers (restauth_identity_claim), and the ready-made 401
-// bodies and challenges -- all through the C API of src/core/restauth.h.
+// bodies and challenges -- all through the C API of src/core/restauth.h,
+// but for one test of restauth::identity_claim behind it.
 //
 // Tokens are signed here with OpenSSL's HMAC, independently of the core's
 // signer, so tests can put any claim (or any flaw) into them.
@@ -25,6 +26,8 @@ extern "C" {
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "jwt.h"
+#include "protect.h"
 #include "restauth.h"
 
 namespace {
@@ -630,6 +633,161 @@ void test_claim_values_live_as_long_as_the_identity(void **)
 }
 
 // ============================================================================
+// verified tokens are remembered (KeySet::verify_cached): same verdicts
+// ============================================================================
+
+// One key set serves locations with different policies: what one location
+// decided about a remembered token never decides for another.
+void test_remembered_token_follows_each_location_policy(void **)
+{
+    auto plain = make_api();
+    auto strict = make_api([](restauth_settings_t &s) {
+        s.issuer = S("https://auth.example");
+        s.audience = S("shop");
+    });
+    const std::string bare = token(",\"policy_case\":1");
+    const std::string full = token(",\"policy_case\":1,\"iss\":\"https://auth.example\",\"aud\":\"shop\"");
+    const std::string refresh = token(",\"policy_case\":1", "refresh");
+    for (int round = 0; round < 3; round++) {
+        EXPECT_STATUS(verify(plain.get(), bearer(bare)), RESTAUTH_TOKEN_OK, "no iss/aud, none required");
+        EXPECT_STATUS(verify(strict.get(), bearer(bare)), RESTAUTH_TOKEN_INVALID, "no iss/aud, both required");
+        EXPECT_STATUS(verify(strict.get(), bearer(full)), RESTAUTH_TOKEN_OK, "iss/aud as required");
+        EXPECT_STATUS(verify(plain.get(), bearer(full)), RESTAUTH_TOKEN_OK, "iss/aud, none required");
+        EXPECT_STATUS(verify(plain.get(), bearer(refresh)), RESTAUTH_TOKEN_WRONG_TYPE, "refresh");
+        EXPECT_STATUS(verify(strict.get(), bearer(refresh)), RESTAUTH_TOKEN_INVALID, "refresh without iss");
+    }
+}
+
+void test_remembered_token_still_expires(void **)
+{
+    auto api = make_api();
+    auto lenient = make_api([](restauth_settings_t &s) { s.leeway = 10; });
+    const std::string tok = token(",\"expiry_case\":1", "access", kNow + 60);
+    Creds c = bearer(tok);
+    EXPECT_STATUS(verify(api.get(), c), RESTAUTH_TOKEN_OK, "fresh");
+    c.now = kNow + 59;
+    EXPECT_STATUS(verify(api.get(), c), RESTAUTH_TOKEN_OK, "a second before exp");
+    c.now = kNow + 60;
+    EXPECT_STATUS(verify(api.get(), c), RESTAUTH_TOKEN_INVALID, "at exp");
+    EXPECT_STATUS(verify(lenient.get(), c), RESTAUTH_TOKEN_OK, "at exp, 10 s leeway");
+    c.now = kNow + 70;
+    EXPECT_STATUS(verify(lenient.get(), c), RESTAUTH_TOKEN_INVALID, "at exp + leeway");
+    c.now = kNow;
+    EXPECT_STATUS(verify(api.get(), c), RESTAUTH_TOKEN_OK, "the clock of each request counts");
+}
+
+// The reason of a refusal (for the error log) is the same whether the
+// token was verified just now or remembered.
+void test_remembered_token_keeps_its_reason(void **)
+{
+    auto plain = make_api();
+    auto strict = make_api([](restauth_settings_t &s) { s.issuer = S("https://auth.example"); });
+    struct Case {
+        const restauth_api_t *api;
+        std::string token;
+        int64_t now;
+        restauth_token_status_t status;
+        const char *reason;
+    } cases[] = {
+        {strict.get(), token(",\"reason_case\":1"), kNow, RESTAUTH_TOKEN_INVALID, "wrong issuer"},
+        {plain.get(), token(",\"reason_case\":1", "refresh"), kNow, RESTAUTH_TOKEN_WRONG_TYPE, "wrong token type"},
+        {plain.get(), token(",\"reason_case\":1"), kNow + 300, RESTAUTH_TOKEN_INVALID, "expired"},
+        {plain.get(), token(",\"reason_case\":1") + "x", kNow, RESTAUTH_TOKEN_INVALID, "bad_signature"},
+    };
+    for (const Case &c : cases) {
+        for (int round = 0; round < 2; round++) {
+            Creds creds = bearer(c.token);
+            // Between the rounds, the token is remembered if it can be.
+            if (round == 1) verify(plain.get(), bearer(c.token));
+            restauth_credentials_t cred;
+            std::memset(&cred, 0, sizeof(cred));
+            cred.method = S(creds.method);
+            cred.authorization = S(creds.authorization);
+            cred.now = c.now;
+            char reason[128] = "";
+            cred.reason = reason;
+            cred.reason_size = sizeof reason;
+            restauth_identity_t *id = nullptr;
+            EXPECT_STATUS(restauth_protect_verify(c.api, &cred, &id), c.status, c.reason);
+            assert_null(id);
+            assert_string_equal(reason, c.reason);
+        }
+    }
+}
+
+// A request's claims stay readable while later requests push its token
+// out of the cache.
+void test_claims_outlive_the_cache_entry(void **)
+{
+    auto api = make_api();
+    Identity id;
+    claim_identity(api.get(), R"(,"username":"early-bird-with-a-long-name","outlive_case":1)", id);
+    restauth_str_t name{nullptr, 0}, uid{nullptr, 0};
+    assert_int_equal(restauth_identity_claim(id.get(), S("username"), &name), 1);
+    assert_int_equal(restauth_identity_claim(id.get(), S("user_id"), &uid), 1);
+    for (int i = 0; i < 1100; i++) {  // more than the cache holds
+        Identity other;
+        EXPECT_STATUS(verify(api.get(), bearer(token(",\"outlive_case\":2", "access", kNow + 300, 1000 + i)), other),
+                      RESTAUTH_TOKEN_OK, "another token");
+        EXPECT_CLAIM(other, "user_id", std::to_string(1000 + i).c_str());
+    }
+    assert_string_equal(str(name).c_str(), "early-bird-with-a-long-name");
+    assert_string_equal(str(uid).c_str(), "7");
+    EXPECT_CLAIM(id, "username", "early-bird-with-a-long-name");
+}
+
+// restauth::identity_claim, which hands out texts kept with the token,
+// against claim_text on the same claims.
+void test_identity_claim_matches_claim_text(void **)
+{
+    restauth::KeySet keys;
+    std::string error;
+    if (!keys.add_key(restauth::JwtAlg::HS256, kSecret, "", error)) fail_msg("add_key: %s", error.c_str());
+    std::string extra = R"(,"email":"a@b.example","roles":["x","y",3],"org":{"id":5,"name":"O"},"ok":true)"
+                        R"(,"f":0.1,"neg":-0.0,"big":12345678901234567,"nul":null,"ctl":"a\u0001b")"
+                        R"(,"long":")" + std::string(400, 'L') + "\"";
+    for (int i = 0; i < 12; i++) extra += ",\"p" + std::to_string(i) + "\":" + std::to_string(i);
+    const std::string tok = token(extra);
+    std::vector<std::string> paths = {"user_id", "email", "roles", "org.id", "org.name", "org", "ok", "f", "neg",
+                                      "big", "nul", "ctl", "long", "absent", "org.absent", "", "user_id.x"};
+    for (int i = 0; i < 12; i++) paths.push_back("p" + std::to_string(i));
+    paths.push_back(std::string(100, 'q'));
+
+    std::vector<std::pair<std::string, std::string_view>> handed;  // path, text, checked at the end
+    std::vector<std::shared_ptr<restauth::Identity>> alive;
+    for (int round = 0; round < 2; round++) {
+        std::shared_ptr<const restauth::VerifiedJwt> jwt;
+        assert_int_equal(int(keys.verify_cached(tok, kNow, 0, jwt)), int(restauth::JwtStatus::Ok));
+        restauth::Identity identity;
+        identity.claims = std::shared_ptr<const cJSON>(jwt, jwt->claims.get());
+        identity.token = jwt;
+        auto keep = std::make_shared<restauth::Identity>(std::move(identity));
+        for (int pass = 0; pass < 2; pass++) {
+            for (const std::string &path : paths) {
+                std::string want;
+                bool want_found = restauth::claim_text(keep->claims.get(), path, want);
+                std::string_view got;
+                bool found = restauth::identity_claim(*keep, path, got);
+                if (found != want_found) fail_msg("%s: found %d, want %d", path.c_str(), int(found), int(want_found));
+                if (found && got != want) fail_msg("%s: got \"%.*s\", want \"%s\"", path.c_str(), int(got.size()),
+                                                   got.data(), want.c_str());
+                if (found) handed.emplace_back(path, got);
+            }
+        }
+        assert_true(jwt->claim_memo.size() <= restauth::VerifiedJwt::kMaxClaimMemos);
+        alive.push_back(keep);
+    }
+    // Texts handed out stay where they are for as long as the identity.
+    for (const auto &[path, text] : handed) {
+        std::string want;
+        std::shared_ptr<const restauth::VerifiedJwt> jwt;
+        assert_int_equal(int(keys.verify_cached(tok, kNow, 0, jwt)), int(restauth::JwtStatus::Ok));
+        assert_true(restauth::claim_text(jwt->claims.get(), path, want));
+        if (text != want) fail_msg("%s moved", path.c_str());
+    }
+}
+
+// ============================================================================
 // bodies and challenges
 // ============================================================================
 
@@ -742,6 +900,12 @@ int main()
         cmocka_unit_test(test_claim_object_null_or_missing_is_absent),
         cmocka_unit_test(test_claim_with_control_characters_is_absent),
         cmocka_unit_test(test_claim_values_live_as_long_as_the_identity),
+        // verified tokens remembered
+        cmocka_unit_test(test_remembered_token_follows_each_location_policy),
+        cmocka_unit_test(test_remembered_token_still_expires),
+        cmocka_unit_test(test_remembered_token_keeps_its_reason),
+        cmocka_unit_test(test_claims_outlive_the_cache_entry),
+        cmocka_unit_test(test_identity_claim_matches_claim_text),
         // bodies and challenges
         cmocka_unit_test(test_token_error_bodies_match_the_contract),
         cmocka_unit_test(test_token_challenges_follow_rfc6750),
