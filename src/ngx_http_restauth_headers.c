@@ -276,11 +276,12 @@ ngx_http_restauth_headers_apply(ngx_http_request_t *r,
     ngx_http_restauth_loc_conf_t *rlcf, ngx_http_restauth_protect_ctx_t *pctx)
 {
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "restauth headers apply, status:%d", (int) pctx->status);
+                   "restauth headers apply, status:%d",
+                   pctx ? (int) pctx->status : -1);
 
     ngx_http_restauth_strip_headers(r, rlcf);
 
-    if (pctx->status != RESTAUTH_TOKEN_OK) {
+    if (pctx == NULL || pctx->status != RESTAUTH_TOKEN_OK) {
         return NGX_OK;
     }
 

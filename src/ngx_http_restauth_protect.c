@@ -255,6 +255,24 @@ ngx_http_restauth_preaccess_handler(ngx_http_request_t *r)
         return NGX_DECLINED;
     }
 
+    rlcf = ngx_http_get_module_loc_conf(r, ngx_http_restauth_module);
+
+    if (rlcf->protect == NGX_HTTP_RESTAUTH_PROTECT_OFF && !rlcf->api
+        && rlcf->claim_headers != NULL)
+    {
+        /*
+         * restauth_claim_header is configured (here or inherited) where no
+         * token is verified: the main location of an auth_request pattern,
+         * or a location of a server whose others are protected.  Whatever
+         * fills these headers, a client never may.
+         */
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "restauth preaccess handler, strip only");
+
+        return ngx_http_restauth_headers_apply(r, rlcf, NULL) == NGX_OK
+               ? NGX_DECLINED : NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     pctx = ngx_http_restauth_protected(r, &rlcf, &rc);
     if (pctx == NULL) {
         return rc;

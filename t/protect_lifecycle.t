@@ -328,3 +328,39 @@ delaying unauthorized request
 ["custom login page\n", qq({"detail": "Authentication credentials were not provided."})]
 --- no_error_log
 [error]
+
+
+
+=== TEST 12: where restauth_claim_header is configured but nothing verifies (protect off, here or inherited), the headers of its list (defaults and its own, as arrays inherit in nginx) are still stripped; restauth_claim_header off leaves the location alone
+--- http_config
+    underscores_in_headers on;
+    server {
+        listen 127.0.0.1:19085;
+        location / { return 200 "uid=$http_x_auth_user_id user=$http_x_auth_username staff=$http_x_auth_staff roles=$http_x_auth_roles\n"; }
+    }
+--- config
+    restauth_claim_header X-Auth-Staff is_staff;
+    location /app/ {
+        proxy_pass http://127.0.0.1:19085;
+    }
+    location /own/ {
+        restauth_claim_header X-Auth-Roles roles;
+        proxy_pass http://127.0.0.1:19085;
+    }
+    location /cleared/ {
+        restauth_claim_header off;
+        proxy_pass http://127.0.0.1:19085;
+    }
+--- request eval
+["GET /app/page", "GET /own/page", "GET /cleared/page"]
+--- more_headers
+X-Auth-User-Id: 1
+X_Auth_Username: admin
+X-Auth-Staff: true
+X-Auth-Roles: admin
+--- error_code eval
+[200, 200, 200]
+--- response_body eval
+["uid= user= staff= roles=admin\n", "uid= user= staff=true roles=\n", "uid=1 user=admin staff=true roles=admin\n"]
+--- no_error_log
+[error]
