@@ -188,7 +188,8 @@ Task<void> logout(Call &call)
 
     Keys keys = keys_of(call);
     if (end_all) {
-        Command cmd{"EVAL", std::string(lua::end_all_sessions), "1", keys.user_sessions(token.user_id), keys.prefix()};
+        Command cmd{"EVAL", std::string(lua::end_all_sessions), "2", keys.user_sessions(token.user_id),
+                    keys.user_tokens(token.user_id), keys.prefix()};
         co_await call.redis(std::move(cmd));
         call.log(RESTAUTH_LOG_INFO, "all sessions of user " + std::to_string(token.user_id) + " revoked");
         respond_detail(call, 200, "Successfully logged out.");

@@ -1007,8 +1007,13 @@ void test_end_session_stale_jti_revokes(void **)
 }
 
 // ============================================================================
-// end_all_sessions (KEYS user's sessions; ARGV prefix)
+// end_all_sessions (KEYS user's sessions, user's opaque keys; ARGV prefix)
 // ============================================================================
+
+RedisValue end_all_sessions(int64_t id)
+{
+    return EVAL(restauth::lua::end_all_sessions, {K.user_sessions(id), K.user_tokens(id)}, {kPrefix});
+}
 
 void test_end_all_sessions(void **)
 {
@@ -1017,15 +1022,34 @@ void test_end_all_sessions(void **)
     for (const char *sid : {"s1", "s2", "s3", "s4", "s5"}) put_session(7, sid, std::string("j") + sid);
     R("SADD", K.user_sessions(7), "expired");  // a member whose session expired
     put_session(8, "b1", "jb");
-    EXPECT_INT(EVAL(restauth::lua::end_all_sessions, {K.user_sessions(7)}, {kPrefix}), 5);
+    EXPECT_INT(end_all_sessions(7), 5);
     for (const char *sid : {"s1", "s2", "s3", "s4", "s5"}) EXPECT_GONE(K.session(sid));
     EXPECT_GONE(K.user_sessions(7));
     EXPECT_HASH(K.session("b1"), session_hash(8, "jb"));
     EXPECT_MEMBERS(K.user_sessions(8), {"b1"});
     // Nothing left: 0, and nothing written.
     std::string before = snapshot();
-    EXPECT_INT(EVAL(restauth::lua::end_all_sessions, {K.user_sessions(7)}, {kPrefix}), 0);
+    EXPECT_INT(end_all_sessions(7), 0);
     EXPECT_UNCHANGED(before);
+}
+
+// Every path that ends a user's sessions ends its opaque keys too (the
+// CLI's deactivate runs this script).
+void test_end_all_sessions_revokes_opaque_keys(void **)
+{
+    put_user(7, "alice", "alice@example.com");
+    put_user(8, "bob", "bob@example.com");
+    put_session(7, "s1", "j1");
+    put_opaque(7, "d1");
+    put_opaque(7, "d2");
+    put_opaque(8, "db");
+    EXPECT_INT(end_all_sessions(7), 3);
+    EXPECT_GONE(K.session("s1"));
+    EXPECT_GONE(K.opaque_token("d1"));
+    EXPECT_GONE(K.opaque_token("d2"));
+    EXPECT_GONE(K.user_tokens(7));
+    EXPECT_HASH(K.opaque_token("db"), {{"user_id", "8"}, {"created", std::to_string(kNow)}});
+    EXPECT_MEMBERS(K.user_tokens(8), {"db"});
 }
 
 // ============================================================================
@@ -1536,15 +1560,20 @@ void test_request_reset_refusals(void **)
 }
 
 // ============================================================================
-// reset_password (KEYS record, user, user's sessions; ARGV id, hash the token
-// was checked against, its pwfp, new hash, prefix, revoke)
+// reset_password (KEYS record, user, user's sessions, user's opaque keys;
+// ARGV id, hash the token was checked against, its pwfp, new hash, prefix,
+// revoke)
 // ============================================================================
+
+std::vector<std::string> reset_keys(int64_t id, const std::string &token)
+{
+    return {K.reset_token(restauth::sha256_hex(token)), K.user(id), K.user_sessions(id), K.user_tokens(id)};
+}
 
 RedisValue reset_password(int64_t id, const std::string &token, const std::string &read_hash,
                           const std::string &pwfp, bool revoke)
 {
-    return EVAL(restauth::lua::reset_password,
-                {K.reset_token(restauth::sha256_hex(token)), K.user(id), K.user_sessions(id)},
+    return EVAL(restauth::lua::reset_password, reset_keys(id, token),
                 {std::to_string(id), read_hash, pwfp, kNewHash, kPrefix, revoke ? "1" : "0"});
 }
 
@@ -1562,6 +1591,9 @@ void test_reset_password(void **)
     put_session(7, "s1", "j1");
     put_session(7, "s2", "j2");
     put_session(8, "b1", "jb");
+    put_opaque(7, "d1");
+    put_opaque(7, "d2");
+    put_opaque(8, "db");
     put_reset("tok", 7, kHash);
     EXPECT_INT(reset_password(7, "tok", kHash, restauth::sha256_hex(kHash), true), 1);
     alice["password"] = kNewHash;
@@ -1570,7 +1602,13 @@ void test_reset_password(void **)
     EXPECT_GONE(K.session("s1"));
     EXPECT_GONE(K.session("s2"));
     EXPECT_GONE(K.user_sessions(7));
+    // Opaque-mode keys go with the sessions, as on a password change.
+    EXPECT_GONE(K.opaque_token("d1"));
+    EXPECT_GONE(K.opaque_token("d2"));
+    EXPECT_GONE(K.user_tokens(7));
     EXPECT_HASH(K.session("b1"), session_hash(8, "jb"));
+    EXPECT_MEMBERS(K.user_tokens(8), {"db"});
+    assert_true(exists(K.opaque_token("db")));
     // Single use.
     std::string before = snapshot();
     EXPECT_INT(reset_password(7, "tok", kNewHash, restauth::sha256_hex(kNewHash), true), -1);
@@ -1581,11 +1619,13 @@ void test_reset_password_without_revoking(void **)
 {
     put_user(7, "alice", "alice@example.com");
     put_session(7, "s1", "j1");
+    put_opaque(7, "d1");
     put_reset("tok", 7, kHash);
     EXPECT_INT(reset_password(7, "tok", kHash, restauth::sha256_hex(kHash), false), 1);
     assert_string_equal(hgetall(K.user(7))["password"].c_str(), kNewHash.c_str());
     EXPECT_HASH(K.session("s1"), session_hash(7, "j1"));
     EXPECT_MEMBERS(K.user_sessions(7), {"s1"});
+    EXPECT_MEMBERS(K.user_tokens(7), {"d1"});
 }
 
 void test_reset_password_refusals(void **)
@@ -1593,6 +1633,7 @@ void test_reset_password_refusals(void **)
     put_user(7, "alice", "alice@example.com");
     put_user(8, "bob", "bob@example.com");
     put_session(7, "s1", "j1");
+    put_opaque(7, "d1");
     put_reset("tok", 7, kHash);
     put_reset("bobs", 8, kHash);
     std::string pwfp = restauth::sha256_hex(kHash);
@@ -1620,8 +1661,7 @@ void test_reset_password_race(void **)
     std::string pwfp = restauth::sha256_hex(kHash);
     EXPECT_INT(reset_password(7, "tok", kHash, pwfp, true), 1);
     std::string before = snapshot();
-    RedisValue second = run_ok(eval(restauth::lua::reset_password,
-                                    {K.reset_token(restauth::sha256_hex("tok")), K.user(7), K.user_sessions(7)},
+    RedisValue second = run_ok(eval(restauth::lua::reset_password, reset_keys(7, "tok"),
                                     {"7", kHash, pwfp, kUpgraded, kPrefix, "1"}),
                                __FILE__, __LINE__);
     EXPECT_INT(second, -1);
@@ -1670,6 +1710,7 @@ int main()
         T(test_end_session),
         T(test_end_session_stale_jti_revokes),
         T(test_end_all_sessions),
+        T(test_end_all_sessions_revokes_opaque_keys),
         T(test_list_sessions),
         T(test_list_sessions_empty),
         T(test_delete_own_session),
