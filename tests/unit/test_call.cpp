@@ -1537,6 +1537,77 @@ void test_user_redis_down_while_authenticating_is_503(void **)
     assert_int_equal(f.header_count(), 0);
 }
 
+// A rename sends the name the request read; when the script says it changed
+// meanwhile (-2, a concurrent rename), the endpoint reads the user again and
+// retries with the current name, then answers with the fields it wrote.
+void test_user_rename_retries_with_the_current_name(void **)
+{
+    auto api = make_api();
+    Session s = login_alice(api.get());
+    Req patch = authed("PATCH", "user/", s.access);
+    patch.content_type = "application/json";
+    patch.body = R"({"username": "Alicia", "first_name": "Al"})";
+    Flow f(api.get(), patch);
+    STEP(f, RESTAUTH_NEED_REDIS);
+    f.reply(0, r_hash(alice()));
+    STEP(f, RESTAUTH_NEED_REDIS);
+    EXPECT_COMMAND(f.command(0), {"EVAL", script("update_profile"), "2", "restauth:user:7",
+                                  "restauth:users:by_username", "7", "alicia", "Alice", "alice", "username",
+                                  "Alicia", "first_name", "Al"});
+    REPLY_EVAL(f, 0, "update_profile", r_int(-2));
+    STEP(f, RESTAUTH_NEED_REDIS);
+    EXPECT_COMMAND(f.command(0), {"HGETALL", "restauth:user:7"});
+    f.reply(0, r_hash(with(with(alice(), "username", "Ally"), "last_name", "Other")));
+    STEP(f, RESTAUTH_NEED_REDIS);
+    EXPECT_COMMAND(f.command(0), {"EVAL", script("update_profile"), "2", "restauth:user:7",
+                                  "restauth:users:by_username", "7", "alicia", "Ally", "ally", "username",
+                                  "Alicia", "first_name", "Al"});
+    REPLY_EVAL(f, 0, "update_profile", r_int(1));
+    STEP(f, RESTAUTH_DONE);
+    assert_int_equal(f.status(), 200);
+    EXPECT_JSON(f.body(), R"({"pk": 7, "username": "Alicia", "email": "alice@example.com", "first_name": "Al",
+                             "last_name": "Other"})");
+}
+
+// A request that keeps losing the race gives up with 503, having written
+// nothing; a user deleted meanwhile is a 401.
+void test_user_rename_gives_up_after_bounded_retries(void **)
+{
+    auto api = make_api();
+    Session s = login_alice(api.get());
+    Req patch = authed("PATCH", "user/", s.access);
+    patch.content_type = "application/json";
+    patch.body = R"({"username": "Alicia"})";
+    Flow f(api.get(), patch);
+    STEP(f, RESTAUTH_NEED_REDIS);
+    f.reply(0, r_hash(alice()));
+    int evals = 0;
+    for (;;) {
+        STEP(f, RESTAUTH_NEED_REDIS);
+        REPLY_EVAL(f, 0, "update_profile", r_int(-2));
+        evals++;
+        restauth_need_t need = f.next();
+        if (need == RESTAUTH_DONE) break;
+        expect_need(need, RESTAUTH_NEED_REDIS, __FILE__, __LINE__);
+        EXPECT_COMMAND(f.command(0), {"HGETALL", "restauth:user:7"});
+        f.reply(0, r_hash(alice()));
+        assert_in_range(evals, 1, 100);
+    }
+    assert_int_equal(evals, 16);
+    assert_int_equal(f.status(), 503);
+    assert_string_equal(f.header("Retry-After").c_str(), "1");
+
+    Flow g(api.get(), patch);
+    STEP(g, RESTAUTH_NEED_REDIS);
+    g.reply(0, r_hash(alice()));
+    STEP(g, RESTAUTH_NEED_REDIS);
+    REPLY_EVAL(g, 0, "update_profile", r_int(-2));
+    STEP(g, RESTAUTH_NEED_REDIS);
+    g.reply(0, r_array({}));  // gone
+    STEP(g, RESTAUTH_DONE);
+    EXPECT_401(g, R"({"detail": "User not found", "code": "user_not_found"})");
+}
+
 void test_user_missing_credential_reported_before_wrong_method(void **)
 {
     auto api = make_api();
@@ -2033,6 +2104,8 @@ int main()
         cmocka_unit_test(test_user_deleted_is_401_user_not_found),
         cmocka_unit_test(test_user_inactive_is_401_user_inactive),
         cmocka_unit_test(test_user_redis_down_while_authenticating_is_503),
+        cmocka_unit_test(test_user_rename_retries_with_the_current_name),
+        cmocka_unit_test(test_user_rename_gives_up_after_bounded_retries),
         cmocka_unit_test(test_user_missing_credential_reported_before_wrong_method),
         cmocka_unit_test(test_user_access_cookie_authenticates_and_header_wins),
         cmocka_unit_test(test_user_access_cookie_ignored_when_not_configured),
