@@ -137,6 +137,7 @@ ngx_http_restauth_body_handler(ngx_http_request_t *r)
 {
     ngx_int_t                      rc;
     ngx_str_t                      path;
+    ngx_uint_t                     accept_count;
     ngx_pool_cleanup_t            *cln;
     restauth_request_t             req;
     ngx_http_restauth_ctx_t       *ctx;
@@ -144,6 +145,7 @@ ngx_http_restauth_body_handler(ngx_http_request_t *r)
     ngx_http_restauth_loc_conf_t  *rlcf;
 
     static ngx_str_t  csrf_header = ngx_string("X-CSRFToken");
+    static ngx_str_t  accept_header = ngx_string("Accept");
 
     ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "restauth body handler");
@@ -208,6 +210,18 @@ ngx_http_restauth_body_handler(ngx_http_request_t *r)
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
+
+    /* The core negotiates the response type (406 for what JSON cannot
+     * satisfy); we only pass the header on. */
+    if (ngx_http_restauth_join_headers(r, &accept_header, &req.accept,
+                                       &accept_count)
+        != NGX_OK)
+    {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    req.accept_count = (int) accept_count;
 
     req.now = ngx_time();
 

@@ -279,6 +279,8 @@ struct Req {
     std::string user_agent = kUserAgent;
     std::string client_ip = kClientIp;
     std::string body;
+    std::string accept;
+    int accept_count = -1;  // -1: 1 when accept is set, else 0
     int64_t now = kNow;
 };
 
@@ -345,6 +347,8 @@ public:
         req.user_agent = S(r.user_agent);
         req.client_ip = S(r.client_ip);
         req.body = S(r.body);
+        req.accept = S(r.accept);
+        req.accept_count = r.accept_count >= 0 ? r.accept_count : (r.accept.empty() ? 0 : 1);
         req.now = r.now;
         call_ = restauth_call_create(api, &req);
         if (call_ == nullptr) fail_msg("restauth_call_create returned NULL");
@@ -1608,6 +1612,52 @@ void test_user_rename_gives_up_after_bounded_retries(void **)
     EXPECT_401(g, R"({"detail": "User not found", "code": "user_not_found"})");
 }
 
+// DRF negotiates before anything else: an Accept header JSON cannot satisfy
+// is a 406 (in JSON) before Redis, authentication, the method check and the
+// body; unknown paths stay 404.
+void test_accept_json_cannot_satisfy_is_406_first(void **)
+{
+    auto api = make_api();
+    const char *const k406 = R"({"detail": "Could not satisfy the request Accept header."})";
+    std::vector<Req> reqs = {post("login/", "not json"), request("GET", "user/"), request("DELETE", "login/"),
+                             request("OPTIONS", "user/"), request("GET", "health/"),
+                             request("DELETE", "sessions/abc")};
+    for (Req r : reqs) {
+        r.accept = "text/plain";
+        Flow f(api.get(), r);
+        STEP(f, RESTAUTH_DONE);
+        assert_int_equal(f.status(), 406);
+        EXPECT_JSON(f.body(), k406);
+    }
+    Req empty = request("GET", "health/");  // present but empty: no range matches
+    empty.accept_count = 1;
+    Flow e(api.get(), empty);
+    STEP(e, RESTAUTH_DONE);
+    assert_int_equal(e.status(), 406);
+
+    Req unknown = request("GET", "nothing/");
+    unknown.accept = "text/plain";
+    Flow u(api.get(), unknown);
+    STEP(u, RESTAUTH_DONE);
+    assert_int_equal(u.status(), 404);
+}
+
+void test_accept_json_satisfied_goes_on(void **)
+{
+    auto api = make_api();
+    for (const char *accept : {"*/*", "application/*", "application/json;q=0.1, text/plain"}) {
+        Req r = request("GET", "health/");
+        r.accept = accept;
+        Flow f(api.get(), r);
+        STEP(f, RESTAUTH_NEED_REDIS);
+        EXPECT_COMMAND(f.command(0), {"PING"});
+    }
+    Req none = request("GET", "user/");  // no header at all: JSON
+    Flow g(api.get(), none);
+    STEP(g, RESTAUTH_DONE);
+    EXPECT_401(g, R"({"detail": "Authentication credentials were not provided."})");
+}
+
 void test_user_missing_credential_reported_before_wrong_method(void **)
 {
     auto api = make_api();
@@ -2107,6 +2157,8 @@ int main()
         cmocka_unit_test(test_user_rename_retries_with_the_current_name),
         cmocka_unit_test(test_user_rename_gives_up_after_bounded_retries),
         cmocka_unit_test(test_user_missing_credential_reported_before_wrong_method),
+        cmocka_unit_test(test_accept_json_cannot_satisfy_is_406_first),
+        cmocka_unit_test(test_accept_json_satisfied_goes_on),
         cmocka_unit_test(test_user_access_cookie_authenticates_and_header_wins),
         cmocka_unit_test(test_user_access_cookie_ignored_when_not_configured),
         cmocka_unit_test(test_login_with_csrf_sets_a_readable_csrf_cookie),
