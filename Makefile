@@ -34,7 +34,7 @@ NGINX_BUILD := $(BUILD)/nginx
 # module built with the same flags (--with-compat) loads into /usr/sbin/nginx.
 NGINX_FLAGS  = $(shell [ -f $(NGINX_SRC)/conf_flags ] && bash -c '. $(NGINX_SRC)/conf_flags && echo "$${NGX_CONF_FLAGS[@]}"' || echo --with-compat --with-threads)
 
-.PHONY: all core unit module test test-asan test-unit test-build test-lua test-crosscheck test-t test-integration test-browser fuzz-smoke test-scripts demo deps clean
+.PHONY: all core unit module test test-asan test-unit test-build test-lua test-ct test-mutants test-crosscheck test-t test-integration test-browser fuzz-smoke test-scripts demo deps clean
 
 all: module
 
@@ -67,6 +67,16 @@ $(LUA_TEST): tests/lua/test_lua_scripts.cpp $(CORE_LIB)
 test-lua: $(LUA_TEST)
 	timeout 300 $(LUA_TEST)
 
+# constant_time_equal under valgrind's memcheck with the compared bytes
+# marked undefined (tests/ct/): a branch on them is a memcheck error.
+CT_TEST     := $(BUILD)/ct/test_constant_time
+$(CT_TEST): tests/ct/test_constant_time.cpp $(CORE_LIB)
+	@mkdir -p $(dir $@)
+	$(CXX) $(CPPFLAGS) $(CXXFLAGS) $(LDFLAGS) $< -o $@ $(CORE_LIB) $(LDLIBS_CORE)
+
+test-ct: $(CT_TEST)
+	timeout 300 valgrind -q --error-exitcode=99 --track-origins=yes $(CT_TEST)
+
 module: $(MODULE)
 
 # The module is built the way nginx users build it: `config` and
@@ -96,7 +106,7 @@ test-unit: unit
 clean:
 	rm -rf $(BUILD) t/servroot*
 
--include $(CORE_OBJS:.o=.d) $(LUA_TEST).d
+-include $(CORE_OBJS:.o=.d) $(LUA_TEST).d $(CT_TEST).d
 
 test-t: module
 	TEST_NGINX_LOAD_MODULES=$(abspath $(MODULE)) scripts/run-integration-tests
@@ -119,6 +129,12 @@ test-asan:
 	@if ls build-asan/asan.* build-asan/ubsan.* >/dev/null 2>&1; then \
 		cat build-asan/asan.* build-asan/ubsan.* 2>/dev/null | head -100; \
 		echo "sanitizer reports found"; exit 1; fi
+
+# Mutation testing (slow, not part of `test`): each mutation in
+# tests/mutants/mutants.txt is applied in a scratch copy (build/mutants/),
+# rebuilt and run against the suites until one fails; see scripts/mutants.
+test-mutants:
+	scripts/mutants
 
 # `config` alone builds the module in a fresh copy of the nginx source tree
 # (no Makefile, no build/), Debian's nginx loads it; missing libraries stop
@@ -153,12 +169,12 @@ test-crosscheck: core
 	$(CXX) $(CPPFLAGS) $(CXXFLAGS) tests/crosscheck/jwt_tool.cpp $(CORE_LIB) $(LDLIBS_CORE) -o $(BUILD)/jwt_tool
 	/usr/bin/python3 tests/crosscheck/jwt_crosscheck.py $(BUILD)/jwt_tool
 
-test: test-unit test-lua test-crosscheck test-t test-integration test-browser test-asan fuzz-smoke test-scripts test-build
+test: test-unit test-ct test-lua test-crosscheck test-t test-integration test-browser test-asan fuzz-smoke test-scripts test-build
 
 # Debian 12 packages for building, testing and the demo (run as root).
 DEB_PACKAGES := g++ make pkg-config nginx nginx-dev libssl-dev libhiredis-dev libcjson-dev \
 	libcmocka-dev redis-server redis-tools perl libtest-base-perl libtext-diff-perl \
-	libwww-perl libipc-run-perl liblist-moreutils-perl libtest-longstring-perl liburi-perl \
+	valgrind libwww-perl libipc-run-perl liblist-moreutils-perl libtest-longstring-perl liburi-perl \
 	python3 python3-redis python3-aiosmtpd python3-jwt openssl curl chromium clang libclang-rt-14-dev
 
 deps:

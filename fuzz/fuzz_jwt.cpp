@@ -24,6 +24,7 @@
 //          make the X-CSRFToken header wrong.
 //
 // Seeds: fuzz/corpus/fuzz_jwt/, written by gen_jwt_seeds.cpp.
+#include <cctype>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -34,6 +35,12 @@
 #include <vector>
 
 #include <cjson/cJSON.h>
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/ecdsa.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 
 #include "fuzz_common.h"
 #include "api.h"
@@ -182,6 +189,195 @@ void check_claim_text(const cJSON *claims)
     }
 }
 
+// ---- the independent signature oracle ---------------------------------------
+
+// Strict unpadded base64url (RFC 7515 section 2): the alphabet only, no
+// '=', no length of 1 mod 4, unused trailing bits zero.  Written here, not
+// taken from the core, so a lenient core decoder would show.
+bool oracle_b64url(std::string_view in, std::string &out)
+{
+    auto value = [](char c) -> int {
+        if (c >= 'A' && c <= 'Z') return c - 'A';
+        if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+        if (c >= '0' && c <= '9') return c - '0' + 52;
+        if (c == '-') return 62;
+        if (c == '_') return 63;
+        return -1;
+    };
+    if (in.size() % 4 == 1) return false;
+    out.clear();
+    uint32_t acc = 0;
+    int bits = 0;
+    for (char c : in) {
+        int v = value(c);
+        if (v < 0) return false;
+        acc = (acc << 6) | static_cast<uint32_t>(v);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out.push_back(static_cast<char>((acc >> bits) & 0xff));
+        }
+    }
+    return (acc & ((1u << bits) - 1)) == 0;  // no stray bits left over
+}
+
+struct OracleKey {
+    std::string alg;     // JWA name, as the JWS header must say it
+    std::string kid;     // "" for none
+    std::string secret;  // HMAC
+    EVP_PKEY *pkey = nullptr;  // the others (never freed: lives for the process)
+};
+
+std::vector<OracleKey> make_oracle_keys()
+{
+    // The same material as the verifier's keys (kVerifyKeys), by name, so a
+    // mix-up in kVerifyKeys cannot hide here.
+    struct Spec {
+        const char *alg, *material, *kid;
+    };
+    const Spec specs[] = {
+        {"HS256", fuzzkeys::kHsSecret, ""},  {"ES256", fuzzkeys::kEcPrivate, "ec-1"},
+        {"EdDSA", fuzzkeys::kEdPrivate, "ed-1"}, {"RS256", fuzzkeys::kRsaPrivate, "rs-1"},
+        {"HS256", fuzzkeys::kHsSecret2, "hs-2"}, {"ES256", fuzzkeys::kEc2Public, ""},
+    };
+    std::vector<OracleKey> keys;
+    for (const Spec &sp : specs) {
+        OracleKey k;
+        k.alg = sp.alg;
+        k.kid = sp.kid;
+        if (k.alg[0] == 'H') {
+            k.secret = sp.material;
+        } else {
+            BIO *bio = BIO_new_mem_buf(sp.material, -1);
+            if (bio == nullptr) setup_failed("oracle key", "BIO_new_mem_buf");
+            k.pkey = std::strstr(sp.material, "PRIVATE KEY") != nullptr
+                         ? PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr)
+                         : PEM_read_bio_PUBKEY(bio, nullptr, nullptr, nullptr);
+            BIO_free(bio);
+            if (k.pkey == nullptr) setup_failed("oracle key", sp.alg);
+        }
+        keys.push_back(std::move(k));
+    }
+    return keys;
+}
+
+bool oracle_hmac(const std::string &secret, const char *digest, std::string_view input,
+                 std::string_view sig)
+{
+    EVP_MAC *mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+    EVP_MAC_CTX *ctx = mac != nullptr ? EVP_MAC_CTX_new(mac) : nullptr;
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, const_cast<char *>(digest), 0),
+        OSSL_PARAM_construct_end(),
+    };
+    unsigned char out[EVP_MAX_MD_SIZE];
+    size_t len = 0;
+    bool ok = ctx != nullptr &&
+              EVP_MAC_init(ctx, reinterpret_cast<const unsigned char *>(secret.data()), secret.size(),
+                           params) == 1 &&
+              EVP_MAC_update(ctx, reinterpret_cast<const unsigned char *>(input.data()), input.size()) ==
+                  1 &&
+              EVP_MAC_final(ctx, out, &len, sizeof out) == 1;
+    EVP_MAC_CTX_free(ctx);
+    EVP_MAC_free(mac);
+    FUZZ_CHECK(ok);  // HMAC itself failing is not the token's fault
+    return sig.size() == len && std::memcmp(sig.data(), out, len) == 0;
+}
+
+bool oracle_digest_verify(EVP_PKEY *pkey, const char *md, std::string_view input, std::string_view sig)
+{
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    bool ok = ctx != nullptr &&
+              EVP_DigestVerifyInit_ex(ctx, nullptr, md, nullptr, nullptr, pkey, nullptr) == 1 &&
+              EVP_DigestVerify(ctx, reinterpret_cast<const unsigned char *>(sig.data()), sig.size(),
+                               reinterpret_cast<const unsigned char *>(input.data()), input.size()) == 1;
+    EVP_MD_CTX_free(ctx);
+    return ok;
+}
+
+// RFC 7518 section 3.4: exactly 32 bytes of R, then 32 of S.
+bool oracle_es256(EVP_PKEY *pkey, std::string_view input, std::string_view sig)
+{
+    if (sig.size() != 64) return false;
+    const auto *raw = reinterpret_cast<const unsigned char *>(sig.data());
+    BIGNUM *r = BN_bin2bn(raw, 32, nullptr);
+    BIGNUM *s = BN_bin2bn(raw + 32, 32, nullptr);
+    ECDSA_SIG *esig = ECDSA_SIG_new();
+    if (r == nullptr || s == nullptr || esig == nullptr || ECDSA_SIG_set0(esig, r, s) != 1) {
+        BN_free(r);
+        BN_free(s);
+        ECDSA_SIG_free(esig);
+        FUZZ_CHECK(!"ECDSA_SIG setup");
+    }
+    unsigned char *der = nullptr;
+    int len = i2d_ECDSA_SIG(esig, &der);
+    ECDSA_SIG_free(esig);
+    FUZZ_CHECK(len > 0);
+    bool ok = oracle_digest_verify(pkey, "SHA256",
+                                   input, std::string_view(reinterpret_cast<char *>(der), len));
+    OPENSSL_free(der);
+    return ok;
+}
+
+bool oracle_signature(const OracleKey &k, std::string_view input, std::string_view sig)
+{
+    if (k.alg == "HS256") return oracle_hmac(k.secret, "SHA256", input, sig);
+    if (k.alg == "ES256") return oracle_es256(k.pkey, input, sig);
+    if (k.alg == "RS256") return oracle_digest_verify(k.pkey, "SHA256", input, sig);
+    if (k.alg == "EdDSA") return oracle_digest_verify(k.pkey, nullptr, input, sig);
+    return false;
+}
+
+const std::vector<OracleKey> &oracle_keys()
+{
+    static const std::vector<OracleKey> *keys = new std::vector<OracleKey>(make_oracle_keys());
+    return *keys;
+}
+
+// `token` was accepted, with `claims`: it must carry a good signature by
+// one of our keys, under the alg its header names.
+void check_signature_oracle(std::string_view token, const cJSON *claims)
+{
+    size_t dot1 = token.find('.');
+    FUZZ_CHECK(dot1 != std::string_view::npos);
+    size_t dot2 = token.find('.', dot1 + 1);
+    FUZZ_CHECK(dot2 != std::string_view::npos);
+    FUZZ_CHECK(token.find('.', dot2 + 1) == std::string_view::npos);  // exactly three parts
+
+    std::string header_json, payload_json, sig;
+    FUZZ_CHECK(oracle_b64url(token.substr(0, dot1), header_json));
+    FUZZ_CHECK(oracle_b64url(token.substr(dot1 + 1, dot2 - dot1 - 1), payload_json));
+    FUZZ_CHECK(oracle_b64url(token.substr(dot2 + 1), sig));
+
+    const char *end = nullptr;
+    JsonPtr header(cJSON_ParseWithLengthOpts(header_json.c_str(), header_json.size(), &end, 0));
+    FUZZ_CHECK(header != nullptr && cJSON_IsObject(header.get()));
+    const cJSON *alg = cJSON_GetObjectItemCaseSensitive(header.get(), "alg");
+    FUZZ_CHECK(cJSON_IsString(alg) && alg->valuestring != nullptr);
+    const std::string alg_name = alg->valuestring;
+    std::string lower;
+    for (char c : alg_name) lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+    FUZZ_CHECK(lower != "none");
+
+    const cJSON *kid = cJSON_GetObjectItemCaseSensitive(header.get(), "kid");
+    FUZZ_CHECK(kid == nullptr || (cJSON_IsString(kid) && kid->valuestring != nullptr));
+    const std::string_view input = token.substr(0, dot2);
+    bool alg_known = false, good = false;
+    for (const OracleKey &k : oracle_keys()) {
+        if (kid != nullptr && k.kid != kid->valuestring) continue;  // a kid names exactly its key
+        if (k.alg != alg_name) continue;                             // the key's alg, exactly
+        alg_known = true;
+        if (oracle_signature(k, input, sig)) good = true;
+    }
+    FUZZ_CHECK(alg_known);  // the header's alg is the chosen key's algorithm
+    FUZZ_CHECK(good);       // and its signature really holds
+
+    // The claims handed out are the payload that was signed.
+    JsonPtr payload(cJSON_ParseWithLengthOpts(payload_json.c_str(), payload_json.size(), &end, 0));
+    FUZZ_CHECK(payload != nullptr);
+    FUZZ_CHECK(claims == nullptr || same_json(payload.get(), claims));
+}
+
 // restauth_protect_verify, then every claim through restauth_identity_claim.
 restauth_token_status_t protect(std::string_view token, uint8_t flags, int64_t now)
 {
@@ -192,7 +388,11 @@ restauth_token_status_t protect(std::string_view token, uint8_t flags, int64_t n
     } else {
         authorization = "Bearer " + std::string(token);
     }
-    restauth_credentials_t cred{};  // reason (and anything added later) unset
+    restauth_credentials_t cred{};  // every field set: reason was added later
+    char reason[128];
+    std::memset(reason, 'x', sizeof reason);
+    cred.reason = reason;
+    cred.reason_size = sizeof reason;
     cred.method = S(post ? "POST" : "GET");
     cred.authorization = S(authorization);
     cred.cookie = S(cookie_header);
@@ -203,6 +403,7 @@ restauth_token_status_t protect(std::string_view token, uint8_t flags, int64_t n
     restauth_token_status_t st = restauth_protect_verify(world().api, &cred, &identity);
     FUZZ_CHECK((st == RESTAUTH_TOKEN_OK) == (identity != nullptr));
     FUZZ_CHECK(restauth_token_error_body(st).len > 0 || st == RESTAUTH_TOKEN_OK);
+    FUZZ_CHECK(std::memchr(reason, '\0', sizeof reason) != nullptr);  // always terminated
     if (identity == nullptr) return st;
 
     // Re-read the claims the identity holds by verifying directly what the
@@ -215,6 +416,7 @@ restauth_token_status_t protect(std::string_view token, uint8_t flags, int64_t n
     JsonPtr claims;
     JwtStatus js = world().verifier.verify(presented, now, 30, claims);
     FUZZ_CHECK(js == JwtStatus::Ok);
+    check_signature_oracle(presented, claims.get());
     for (const std::string &path : claim_paths(claims.get())) {
         restauth_str_t value{nullptr, 0};
         if (!restauth_identity_claim(identity, S(path), &value)) continue;
@@ -248,6 +450,7 @@ void verify_mode(std::string_view token, uint8_t flags)
     FUZZ_CHECK((st == JwtStatus::Ok) == (claims != nullptr));
     if (st == JwtStatus::Ok) {
         FUZZ_CHECK(cJSON_IsObject(claims.get()));
+        check_signature_oracle(token, claims.get());
         check_claim_text(claims.get());
     }
     // A smaller cap only ever turns a verdict into TooLarge.
@@ -279,6 +482,7 @@ void sign_mode(uint8_t signer_byte, std::string_view claims_json, uint8_t flags)
     JsonPtr original(cJSON_ParseWithLengthOpts(copy.c_str(), copy.size(), &end, 0));
     FUZZ_CHECK(original != nullptr);
     FUZZ_CHECK(same_json(original.get(), claims.get()));
+    check_signature_oracle(token, claims.get());
     check_claim_text(claims.get());
 
     // The C API path on the same token (iss/aud/token_type may well be
@@ -291,6 +495,7 @@ void sign_mode(uint8_t signer_byte, std::string_view claims_json, uint8_t flags)
 extern "C" int LLVMFuzzerInitialize(int *, char ***)
 {
     world();
+    oracle_keys();
     return 0;
 }
 

@@ -296,3 +296,35 @@ delaying unauthorized request
 [200, 200, 403, 401, 401]
 --- response_headers eval
 ["X-Token-Status: missing", "X-Token-Status: valid", "X-Token-Status: csrf_failed", "X-Token-Status: invalid", "X-Token-Status: bad_header"]
+
+
+
+=== TEST 11: auth_request refusal: the main request's error_page 401 (named location, text body) wins over the JSON body
+--- config
+    location /app/ {
+        auth_request /_auth;
+        error_page 401 @login;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/ok;
+    }
+    location = /_auth {
+        internal;
+        restauth_protect on;
+        return 204;
+    }
+    location /bare/ {
+        auth_request /_auth;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/ok;
+    }
+    location = /ok { return 200 "ok\n"; }
+    location @login {
+        default_type text/plain;
+        return 401 "custom login page\n";
+    }
+--- request eval
+["GET /app/page", "GET /bare/page"]
+--- error_code eval
+[401, 401]
+--- response_body eval
+["custom login page\n", qq({"detail": "Authentication credentials were not provided."})]
+--- no_error_log
+[error]

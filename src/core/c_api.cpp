@@ -1,6 +1,7 @@
 // The C boundary: it converts types and nothing else.  Every entry point
 // runs its body through guarded(), so no exception ever reaches nginx; the
 // decisions live in the core modules it calls.
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <new>
@@ -43,7 +44,7 @@ std::string_view to_view(restauth_str_t s)
     return s.data ? std::string_view(s.data, s.len) : std::string_view();
 }
 
-restauth_str_t view(const std::string &s)
+restauth_str_t view(std::string_view s)
 {
     return restauth_str_t{s.data(), s.size()};
 }
@@ -289,7 +290,10 @@ restauth_token_status_t restauth_protect_verify(const restauth_api_t *api,
         restauth_token_status_t status = restauth::verify_credentials(api->api, c, out->identity);
         if (status == RESTAUTH_TOKEN_OK) *identity = out.release();
         if (credentials->reason && credentials->reason_size) {
-            std::snprintf(credentials->reason, credentials->reason_size, "%s", why.c_str());
+            // Most requests pass with no reason: not worth a printf each.
+            size_t n = std::min(why.size(), credentials->reason_size - 1);
+            std::memcpy(credentials->reason, why.data(), n);
+            credentials->reason[n] = '\0';
         }
         return status;
     }, RESTAUTH_TOKEN_INVALID);
@@ -303,9 +307,9 @@ void restauth_identity_destroy(restauth_identity_t *identity)
 int restauth_identity_claim(restauth_identity_t *identity, restauth_str_t path, restauth_str_t *value)
 {
     return guarded([&] {
-        std::string text;
-        if (!restauth::claim_text(identity->identity.claims.get(), to_view(path), text)) return 0;
-        *value = view(identity->identity.values.emplace_back(std::move(text)));
+        std::string_view text;
+        if (!restauth::identity_claim(identity->identity, to_view(path), text)) return 0;
+        *value = view(text);
         return 1;
     }, 0);
 }
