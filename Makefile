@@ -150,6 +150,7 @@ test-integration: module
 	timeout 300 tests/integration/nonblocking.sh
 	timeout 300 tests/integration/registration_race.sh
 	timeout 300 tests/integration/refresh_race.sh
+	timeout 300 tests/integration/rename_race.sh
 	timeout 300 tests/integration/upstream_protocols.sh
 	timeout 300 tests/integration/django_import.sh
 	timeout 300 tests/integration/busy_cpu.sh

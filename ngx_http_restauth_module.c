@@ -909,6 +909,7 @@ ngx_http_restauth_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_uint_t                      i;
     ngx_pool_cleanup_t             *cln;
     restauth_settings_t             s;
+    ngx_http_core_loc_conf_t       *clcf;
     ngx_http_restauth_main_conf_t  *rmcf;
 
     ngx_conf_merge_value(conf->api, prev->api, 0);
@@ -947,6 +948,26 @@ ngx_http_restauth_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                            "restauth_cookie_samesite must be Lax, Strict or "
                            "None");
         return NGX_CONF_ERROR;
+    }
+
+    if (conf->api) {
+        /*
+         * The API reads request bodies in memory only: reading a body that
+         * nginx spooled to a temp file would block the worker.  nginx spools
+         * what does not fit client_body_buffer_size (8k or 16k by default,
+         * below the default restauth_max_body_size), so in the module's own
+         * locations the buffer is raised to restauth_max_body_size, as a
+         * content handler that needs the whole body in memory must.  The
+         * core module's merge of this location has already run (modules
+         * merge in module order, core first), so its value is final here.
+         * Only a body's actual size is allocated when it has a
+         * Content-Length; chunked bodies get the whole buffer.
+         */
+        clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+        if (clcf->client_body_buffer_size < conf->max_body_size) {
+            clcf->client_body_buffer_size = conf->max_body_size;
+        }
     }
 
     if (!conf->api && conf->protect == NGX_HTTP_RESTAUTH_PROTECT_OFF) {

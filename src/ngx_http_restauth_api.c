@@ -46,7 +46,12 @@ ngx_http_restauth_api_handler(ngx_http_request_t *r)
                                             NGX_HTTP_REQUEST_ENTITY_TOO_LARGE);
     }
 
-    /* Keep the body in one memory buffer: reading a temp file would block. */
+    /*
+     * Keep the body in one memory buffer: reading a temp file would block.
+     * The location's client_body_buffer_size is at least
+     * restauth_max_body_size (see the module's merge_loc_conf), so a body
+     * within the limit is never spooled to disk.
+     */
     r->request_body_in_single_buf = 1;
 
     rc = ngx_http_read_client_request_body(r, ngx_http_restauth_body_handler);
@@ -110,7 +115,17 @@ ngx_http_restauth_collect_body(ngx_http_request_t *r, restauth_str_t *body)
     body->len = len;
 
     for (cl = r->request_body->bufs; cl; cl = cl->next) {
-        p = ngx_cpymem(p, cl->buf->pos, cl->buf->last - cl->buf->pos);
+        b = cl->buf;
+
+        /*
+         * A chunked body's chain ends with an empty last_buf whose pos is
+         * NULL: memcpy() from NULL is undefined even for 0 bytes.
+         */
+        if (b->last == b->pos) {
+            continue;
+        }
+
+        p = ngx_cpymem(p, b->pos, b->last - b->pos);
     }
 
     return NGX_OK;
@@ -122,6 +137,7 @@ ngx_http_restauth_body_handler(ngx_http_request_t *r)
 {
     ngx_int_t                      rc;
     ngx_str_t                      path;
+    ngx_uint_t                     accept_count;
     ngx_pool_cleanup_t            *cln;
     restauth_request_t             req;
     ngx_http_restauth_ctx_t       *ctx;
@@ -129,6 +145,7 @@ ngx_http_restauth_body_handler(ngx_http_request_t *r)
     ngx_http_restauth_loc_conf_t  *rlcf;
 
     static ngx_str_t  csrf_header = ngx_string("X-CSRFToken");
+    static ngx_str_t  accept_header = ngx_string("Accept");
 
     ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "restauth body handler");
@@ -193,6 +210,18 @@ ngx_http_restauth_body_handler(ngx_http_request_t *r)
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
+
+    /* The core negotiates the response type (406 for what JSON cannot
+     * satisfy); we only pass the header on. */
+    if (ngx_http_restauth_join_headers(r, &accept_header, &req.accept,
+                                       &accept_count)
+        != NGX_OK)
+    {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    req.accept_count = (int) accept_count;
 
     req.now = ngx_time();
 

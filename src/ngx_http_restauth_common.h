@@ -228,6 +228,8 @@ void ngx_http_restauth_redis_reset(void);
 /* src/ngx_http_restauth_util.c */
 ngx_str_t *ngx_http_restauth_find_header(ngx_http_request_t *r,
     ngx_str_t *name);
+ngx_int_t ngx_http_restauth_join_headers(ngx_http_request_t *r,
+    ngx_str_t *name, restauth_str_t *out, ngx_uint_t *count);
 void ngx_http_restauth_str(restauth_str_t *dst, ngx_str_t *src);
 ngx_int_t ngx_http_restauth_cookies(ngx_http_request_t *r,
     restauth_str_t *out);

@@ -43,6 +43,87 @@ ngx_http_restauth_find_header(ngx_http_request_t *r, ngx_str_t *name)
 }
 
 
+/*
+ * Every header called `name`, joined with ", " into one list (as a WSGI
+ * server hands repeated headers to Django); *count is how many there were.
+ */
+ngx_int_t
+ngx_http_restauth_join_headers(ngx_http_request_t *r, ngx_str_t *name,
+    restauth_str_t *out, ngx_uint_t *count)
+{
+    u_char           *p;
+    size_t            len;
+    ngx_uint_t        i, n, pass;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    out->data = "";
+    out->len = 0;
+    *count = 0;
+    len = 0;
+    n = 0;
+    p = NULL;
+
+    /* pass 0 measures, pass 1 copies */
+
+    for (pass = 0; pass < 2; pass++) {
+
+        part = &r->headers_in.headers.part;
+        h = part->elts;
+
+        for (i = 0; /* void */; i++) {
+
+            if (i >= part->nelts) {
+                if (part->next == NULL) {
+                    break;
+                }
+
+                part = part->next;
+                h = part->elts;
+                i = 0;
+            }
+
+            if (h[i].key.len != name->len
+                || ngx_strncasecmp(h[i].key.data, name->data, name->len) != 0)
+            {
+                continue;
+            }
+
+            if (pass == 0) {
+                len += (*count ? 2 : 0) + h[i].value.len;
+                (*count)++;
+                continue;
+            }
+
+            if (n++) {
+                *p++ = ','; *p++ = ' ';
+            }
+
+            if (h[i].value.len) {
+                p = ngx_cpymem(p, h[i].value.data, h[i].value.len);
+            }
+        }
+
+        if (pass == 0) {
+            if (len == 0) {
+                return NGX_OK;
+            }
+
+            p = ngx_pnalloc(r->pool, len);
+            if (p == NULL) {
+                return NGX_ERROR;
+            }
+
+            out->data = (const char *) p;
+        }
+    }
+
+    out->len = p - (u_char *) out->data;
+
+    return NGX_OK;
+}
+
+
 void
 ngx_http_restauth_str(restauth_str_t *dst, ngx_str_t *src)
 {

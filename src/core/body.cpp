@@ -847,6 +847,23 @@ BodyResult parse_body(std::string_view content_type, std::string_view body, Fiel
     return result;
 }
 
+/* ---- content negotiation ------------------------------------------------ */
+
+bool accepts_json(std::string_view accept, bool present)
+{
+    if (!present)
+        return true; /* DRF's default: an Accept of any type */
+    for (;;) {
+        std::size_t comma = accept.find(',');
+        HeaderValue range = parse_header_value(accept.substr(0, comma));
+        if (media_type_matches("application/json", range.type))
+            return true;
+        if (comma == npos)
+            return false;
+        accept.remove_prefix(comma + 1);
+    }
+}
+
 /* ---- reading fields ----------------------------------------------------- */
 
 std::string python_number_str(std::string_view json_number)

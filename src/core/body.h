@@ -72,6 +72,20 @@ inline constexpr std::size_t MAX_JSON_DEPTH = 32;
 BodyResult parse_body(std::string_view content_type, std::string_view body, Fields &out,
                       std::size_t max_fields = DEFAULT_MAX_FIELDS);
 
+/* ---- content negotiation (DRF's DefaultContentNegotiation) --------------- */
+
+/*
+ * Whether a request with this Accept header (`present` false: none, which
+ * DRF takes as accepting anything) can be answered in JSON, as DRF decides
+ * it with JSONRenderer as the only renderer: the header is split at ','; a
+ * media range matches application/json when its type and its subtype are
+ * each equal to ours (letter case ignored) or "*".  Parameters are ignored,
+ * q included (even q=0, as in DRF), and so is the order.  An empty header,
+ * or "*" without a subtype, matches nothing.  false: the endpoint answers
+ * 406 {"detail": "Could not satisfy the request Accept header."}.
+ */
+bool accepts_json(std::string_view accept, bool present);
+
 /* ---- reading fields (DRF CharField / BooleanField) ----------------------- */
 
 enum class FieldState {

@@ -190,6 +190,8 @@ restauth_call_t *restauth_call_create(const restauth_api_t *api, const restauth_
         r.user_agent = to_string(req->user_agent);
         r.client_ip = to_string(req->client_ip);
         r.body = to_string(req->body);
+        r.accept = to_string(req->accept);
+        r.has_accept = req->accept_count > 0;
         r.now = req->now;
         return new restauth_call_s(api->api, std::move(r));
     }, static_cast<restauth_call_s *>(nullptr));

@@ -59,6 +59,8 @@ struct Request {
     std::string user_agent;
     std::string client_ip;
     std::string body;
+    std::string accept;
+    bool has_accept = false;  // false: no Accept header (DRF: */*)
     int64_t now = 0;
 };
 

@@ -16,6 +16,10 @@ namespace {
 
 constexpr const char *kLoginFailed = "Unable to log in with provided credentials.";
 
+// A profile update retries this often when concurrent renames of the same
+// user keep changing the name under it (update_profile answers -2).
+constexpr int kRenameAttempts = 16;
+
 }  // namespace
 
 Task<void> health(Call &call)
@@ -188,7 +192,8 @@ Task<void> logout(Call &call)
 
     Keys keys = keys_of(call);
     if (end_all) {
-        Command cmd{"EVAL", std::string(lua::end_all_sessions), "1", keys.user_sessions(token.user_id), keys.prefix()};
+        Command cmd{"EVAL", std::string(lua::end_all_sessions), "2", keys.user_sessions(token.user_id),
+                    keys.user_tokens(token.user_id), keys.prefix()};
         co_await call.redis(std::move(cmd));
         call.log(RESTAUTH_LOG_INFO, "all sessions of user " + std::to_string(token.user_id) + " revoked");
         respond_detail(call, 200, "Successfully logged out.");
@@ -236,38 +241,60 @@ Task<void> user_details(Call &call)
             for (const auto &m : validate_username(username)) errors.add("username", m);
         }
     }
-    Command cmd{"EVAL", std::string(lua::update_profile), "2", Keys(call.settings().redis_prefix).user(user.id),
-                keys_of(call).by_username(), std::to_string(user.id),
-                has_username || !partial ? fold_case(username) : std::string(), fold_case(user.username)};
-    if (has_username || !partial) {
-        cmd.push_back("username");
-        cmd.push_back(username);
-    }
+    // The fields to write, as (name, value) pairs, applied to `user` for the
+    // answer once written.
+    std::vector<std::pair<std::string, std::string>> changes;
+    if (has_username || !partial) changes.emplace_back("username", username);
     for (const char *name : {"first_name", "last_name"}) {
         if (fields.count(name) == 0) continue;
         std::string value;
         optional_char(fields, name, value, errors);
         if (utf8_length(value) > 150) errors.add(name, "Ensure this field has no more than 150 characters.");
-        cmd.push_back(name);
-        cmd.push_back(value);
-        (std::string_view(name) == "first_name" ? user.first_name : user.last_name) = value;
+        changes.emplace_back(name, value);
     }
     if (!errors.empty()) {
         call.respond(400, errors.to_json());
         co_return;
     }
 
-    auto updated = co_await call.redis(std::move(cmd));
-    if (updated[0].integer == -1) {
-        errors.add("username", "A user with that username already exists.");
-        call.respond(400, errors.to_json());
-        co_return;
-    }
-    if (updated[0].integer == 0) {
+    // The script checks that the user's name is still the one we read (-2
+    // otherwise: renamed by a concurrent request; we read the user again and
+    // retry), so the old name's index entry is always the one it removes.
+    // Each retry means another rename landed; a client racing itself past
+    // the bound gets 503.
+    Keys keys = keys_of(call);
+    std::string new_folded = has_username || !partial ? fold_case(username) : std::string();
+    for (int attempt = 1;; attempt++) {
+        Command cmd{"EVAL", std::string(lua::update_profile), "2", keys.user(user.id), keys.by_username(),
+                    std::to_string(user.id), new_folded, user.username, fold_case(user.username)};
+        for (const auto &[name, value] : changes) {
+            cmd.push_back(name);
+            cmd.push_back(value);
+        }
+        auto updated = co_await call.redis(std::move(cmd));
+        if (updated[0].integer == -1) {
+            errors.add("username", "A user with that username already exists.");
+            call.respond(400, errors.to_json());
+            co_return;
+        }
+        if (updated[0].integer == -2 && attempt < kRenameAttempts) {
+            auto fresh = co_await call.redis(get_user_command(keys, user.id));
+            if (parse_user(fresh[0], user)) continue;
+        } else if (updated[0].integer == -2) {
+            call.log(RESTAUTH_LOG_WARN, "profile update of user " + std::to_string(user.id) + " gave up after " +
+                                            std::to_string(attempt) + " concurrent renames");
+            call.add_header("Retry-After", "1");
+            call.respond(503, error_body(503));
+            co_return;
+        } else if (updated[0].integer == 1) {
+            break;
+        }
         respond_unauthorized(call, R"({"detail": "User not found", "code": "user_not_found"})");
         co_return;
     }
-    if (has_username || !partial) user.username = username;
+    for (const auto &[name, value] : changes) {
+        (name == "username" ? user.username : name == "first_name" ? user.first_name : user.last_name) = value;
+    }
     call.respond(200, user_json(user));
 }
 

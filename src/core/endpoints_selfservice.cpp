@@ -464,8 +464,8 @@ Task<void> password_reset_confirm(Call &call)
         call.respond(500, error_body(500));
         co_return;
     }
-    Command cmd{"EVAL", std::string(lua::reset_password), "3",
-                record_key, keys.user(user.id), keys.user_sessions(user.id),
+    Command cmd{"EVAL", std::string(lua::reset_password), "4",
+                record_key, keys.user(user.id), keys.user_sessions(user.id), keys.user_tokens(user.id),
                 std::to_string(user.id), user.password, pwfp, hash, keys.prefix(),
                 s.logout_on_password_change ? "1" : "0"};
     auto reset = co_await call.redis(std::move(cmd));

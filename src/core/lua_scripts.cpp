@@ -5,12 +5,15 @@
 
 #include <cstddef>
 
-// restauth_lua_<name> .. restauth_lua_<name>_end: the file's bytes, then a NUL.
-#define RESTAUTH_LUA_SCRIPT(name)                                                                  \
+// restauth_lua_<name> .. restauth_lua_<name>_end: the bytes of the files
+// `prelude` (the library files the script uses, as assembler lines; empty for
+// none) and <name>.lua, then a NUL.
+#define RESTAUTH_LUA_SCRIPT_WITH(name, prelude)                                                    \
     __asm__(".pushsection .rodata\n"                                                           \
             ".global restauth_lua_" #name "\n"                                                 \
             ".hidden restauth_lua_" #name "\n"                                                 \
             "restauth_lua_" #name ":\n"                                                        \
+            prelude                                                                            \
             ".incbin \"" #name ".lua\"\n"                                                      \
             ".global restauth_lua_" #name "_end\n"                                             \
             ".hidden restauth_lua_" #name "_end\n"                                             \
@@ -23,10 +26,14 @@
     const std::string_view name{restauth_lua_##name,                                           \
                                 static_cast<size_t>(restauth_lua_##name##_end - restauth_lua_##name)}; \
     }
+#define RESTAUTH_LUA_SCRIPT(name) RESTAUTH_LUA_SCRIPT_WITH(name, "")
+// lib_revoke.lua: revoke_credentials, the one way to end a user's sessions
+// and opaque keys (scripts/restauth-user puts it before its cli_*.lua).
+#define RESTAUTH_LUA_REVOKE ".incbin \"lib_revoke.lua\"\n"
 
 RESTAUTH_LUA_SCRIPT(create_user)
 RESTAUTH_LUA_SCRIPT(delete_own_session)
-RESTAUTH_LUA_SCRIPT(end_all_sessions)
+RESTAUTH_LUA_SCRIPT_WITH(end_all_sessions, RESTAUTH_LUA_REVOKE)
 RESTAUTH_LUA_SCRIPT(end_session)
 RESTAUTH_LUA_SCRIPT(find_user)
 RESTAUTH_LUA_SCRIPT(list_sessions)
@@ -34,9 +41,9 @@ RESTAUTH_LUA_SCRIPT(rate_limit)
 RESTAUTH_LUA_SCRIPT(register_user)
 RESTAUTH_LUA_SCRIPT(request_reset)
 RESTAUTH_LUA_SCRIPT(resend_verification)
-RESTAUTH_LUA_SCRIPT(reset_password)
+RESTAUTH_LUA_SCRIPT_WITH(reset_password, RESTAUTH_LUA_REVOKE)
 RESTAUTH_LUA_SCRIPT(rotate_session)
-RESTAUTH_LUA_SCRIPT(set_password)
+RESTAUTH_LUA_SCRIPT_WITH(set_password, RESTAUTH_LUA_REVOKE)
 RESTAUTH_LUA_SCRIPT(start_opaque)
 RESTAUTH_LUA_SCRIPT(start_session)
 RESTAUTH_LUA_SCRIPT(update_profile)

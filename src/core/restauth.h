@@ -171,8 +171,10 @@ typedef struct {
     restauth_str_t   user_agent;
     restauth_str_t   client_ip;
     restauth_str_t   body;
+    restauth_str_t   accept;        /* Accept headers, joined with ", " */
     int64_t          now;           /* unix time, seconds */
     int              authorization_count; /* how many Authorization headers */
+    int              accept_count;  /* how many Accept headers (0: none) */
 } restauth_request_t;
 
 typedef struct restauth_call_s  restauth_call_t;

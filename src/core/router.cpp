@@ -2,6 +2,7 @@
 // ("login" and "login/") are served directly: a redirect would lose a POST.
 #include <string_view>
 
+#include "body.h"
 #include "call.h"
 #include "endpoints.h"
 #include "responses.h"
@@ -62,6 +63,19 @@ Task<void> method_not_allowed(Call &call, const char *allow)
     co_return;
 }
 
+// DRF negotiates the renderer first, before authentication and the method
+// check: an Accept header JSON cannot satisfy is a 406 on every view.
+Task<void> not_acceptable(Call &call)
+{
+    respond_detail(call, 406, "Could not satisfy the request Accept header.");
+    co_return;
+}
+
+bool acceptable(const Call &call)
+{
+    return accepts_json(call.request().accept, call.request().has_accept);
+}
+
 Task<void> options(Call &call, const char *allow)
 {
     call.add_header("Allow", allow);
@@ -87,12 +101,14 @@ Task<void> dispatch(Call &call)
     if (!opaque && path.substr(0, sessions_prefix.size()) == sessions_prefix) {
         std::string id(path.substr(sessions_prefix.size()));
         if (id.empty() || id.find('/') != std::string::npos) return not_found(call);
+        if (!acceptable(call)) return not_acceptable(call);
         if (method == "OPTIONS") return options(call, "DELETE, OPTIONS");
         return session_delete(call, std::move(id));
     }
 
     for (const Route &route : routes) {
         if (route.path != path || (opaque && route.jwt_only)) continue;
+        if (!acceptable(call)) return not_acceptable(call);
         if (method == "OPTIONS") return options(call, route.allow);
         if (!route.authenticated && !method_allowed(route.allow, method)) {
             return method_not_allowed(call, route.allow);

@@ -594,19 +594,43 @@ void test_create_user_skips_ids_in_use(void **)
 
 // ============================================================================
 // update_profile (KEYS user, by_username; ARGV id, new folded username or '',
-// old folded username, fields)
+// the username as the caller read it, its folded form, fields)
 // ============================================================================
 
-RedisValue update_profile(int64_t id, const std::string &new_folded, const std::string &old_folded,
-                          const Fields &fields)
+Command update_profile_command(int64_t id, const std::string &new_folded, const std::string &old_name,
+                               const Fields &fields)
 {
-    std::vector<std::string> args{std::to_string(id), new_folded, old_folded};
+    std::vector<std::string> args{std::to_string(id), new_folded, old_name, restauth::fold_case(old_name)};
     for (const auto &[k, v] : fields) {
         args.push_back(k);
         args.push_back(v);
     }
-    return EVAL(restauth::lua::update_profile, {K.user(id), K.by_username()}, args);
+    return eval(restauth::lua::update_profile, {K.user(id), K.by_username()}, args);
 }
+
+RedisValue update_profile(int64_t id, const std::string &new_folded, const std::string &old_name,
+                          const Fields &fields)
+{
+    return run_ok(update_profile_command(id, new_folded, old_name, fields), __FILE__, __LINE__);
+}
+
+// The by_username entries that point at user `id` are exactly `want`.
+void expect_username_entries(int64_t id, const Members &want, const char *file, int line)
+{
+    Members got;
+    for (const auto &[name, owner] : hgetall(K.by_username())) {
+        if (owner == std::to_string(id)) got.insert(name);
+    }
+    if (got != want) {
+        std::string g, w;
+        for (const auto &m : got) g += " " + m;
+        for (const auto &m : want) w += " " + m;
+        print_error("by_username entries of user %lld differ\n  got: %s\n  want:%s\n", (long long)id, g.c_str(),
+                    w.c_str());
+        _fail(file, line);
+    }
+}
+#define EXPECT_USERNAME_ENTRIES(id, ...) expect_username_entries((id), __VA_ARGS__, __FILE__, __LINE__)
 
 void test_update_profile_renames(void **)
 {
@@ -658,14 +682,74 @@ void test_update_profile_user_gone(void **)
     EXPECT_UNCHANGED(before);  // no index entry for a user that is not there
 }
 
-void test_update_profile_leaves_others_old_entry(void **)
+void test_update_profile_stale_name_refused(void **)
 {
-    // The caller's idea of its old name now belongs to someone else (the
-    // old name was freed and taken meanwhile): that entry is not touched.
+    // The caller read its name before another request renamed the user (the
+    // old name may since be someone else's): the script reads the current
+    // name itself, refuses (-2) and writes nothing; the caller re-reads and
+    // tries again.
     put_user(7, "alicia", "alice@example.com");
     put_user(9, "alice", "alice2@example.com");
-    EXPECT_INT(update_profile(7, "ally", "alice", {{"username", "ally"}}), 1);
-    EXPECT_HASH(K.by_username(), {{"alice", "9"}, {"alicia", "7"}, {"ally", "7"}});
+    std::string before = snapshot();
+    EXPECT_INT(update_profile(7, "ally", "alice", {{"username", "ally"}, {"first_name", "A"}}), -2);
+    EXPECT_UNCHANGED(before);
+    EXPECT_INT(update_profile(7, "ally", "alicia", {{"username", "ally"}}), 1);
+    EXPECT_HASH(K.by_username(), {{"alice", "9"}, {"ally", "7"}});
+    // Fields alone need no name: a stale one does not matter.
+    EXPECT_INT(update_profile(7, "", "alice", {{"last_name", "L"}}), 1);
+    assert_string_equal(hgetall(K.user(7))["last_name"].c_str(), "L");
+}
+
+// Ten renames of one user, each with the name the request read before any
+// of them ran (a script is atomic, so this order is what ten concurrent
+// PATCHes can produce): one rename happens, and the index keeps exactly one
+// entry for the user, the one of its current name.
+void test_update_profile_rename_race_stale_names(void **)
+{
+    put_user(7, "alice", "alice@example.com");
+    put_user(8, "bob", "bob@example.com");
+    int renamed = 0;
+    for (int i = 0; i < 10; i++) {
+        std::string name = "alice" + std::to_string(i);
+        RedisValue v = update_profile(7, name, "alice", {{"username", name}});
+        if (v.integer == 1) renamed++;
+        else EXPECT_INT(v, -2);
+    }
+    assert_int_equal(renamed, 1);
+    EXPECT_USERNAME_ENTRIES(7, {"alice0"});
+    assert_string_equal(hgetall(K.user(7))["username"].c_str(), "alice0");
+    EXPECT_USERNAME_ENTRIES(8, {"bob"});
+}
+
+// The same with real concurrent clients that retry as the endpoint does
+// (re-read the name, run the script again): every rename lands, one after
+// the other, and one index entry is left, the final name's.
+void test_update_profile_rename_race_concurrent(void **)
+{
+    put_user(7, "Alice", "alice@example.com");
+    constexpr int kClients = 10;
+    std::vector<int> done(kClients, 0);
+    std::vector<std::thread> threads;
+    for (int i = 0; i < kClients; i++) {
+        threads.emplace_back([i, &done] {
+            redisContext *c = connect_server();
+            if (c == nullptr) return;
+            std::string name = "Ren" + std::to_string(i);
+            for (int attempt = 0; attempt < 1000 && !done[i]; attempt++) {
+                RedisValue cur = send_on(c, {"HGET", K.user(7), "username"});
+                RedisValue v = send_on(c, update_profile_command(7, restauth::fold_case(name), cur.str,
+                                                                 {{"username", name}}));
+                if (v.type != RedisValue::Type::Integer || (v.integer != 1 && v.integer != -2)) break;
+                if (v.integer == 1) done[i] = 1;
+            }
+            redisFree(c);
+        });
+    }
+    for (auto &t : threads) t.join();
+    for (int i = 0; i < kClients; i++) assert_int_equal(done[i], 1);
+    std::string final_name = hgetall(K.user(7))["username"];
+    EXPECT_USERNAME_ENTRIES(7, {restauth::fold_case(final_name)});
+    assert_int_equal(hgetall(K.by_username()).size(), 1);
 }
 
 // ============================================================================
@@ -1007,8 +1091,13 @@ void test_end_session_stale_jti_revokes(void **)
 }
 
 // ============================================================================
-// end_all_sessions (KEYS user's sessions; ARGV prefix)
+// end_all_sessions (KEYS user's sessions, user's opaque keys; ARGV prefix)
 // ============================================================================
+
+RedisValue end_all_sessions(int64_t id)
+{
+    return EVAL(restauth::lua::end_all_sessions, {K.user_sessions(id), K.user_tokens(id)}, {kPrefix});
+}
 
 void test_end_all_sessions(void **)
 {
@@ -1017,15 +1106,34 @@ void test_end_all_sessions(void **)
     for (const char *sid : {"s1", "s2", "s3", "s4", "s5"}) put_session(7, sid, std::string("j") + sid);
     R("SADD", K.user_sessions(7), "expired");  // a member whose session expired
     put_session(8, "b1", "jb");
-    EXPECT_INT(EVAL(restauth::lua::end_all_sessions, {K.user_sessions(7)}, {kPrefix}), 5);
+    EXPECT_INT(end_all_sessions(7), 5);
     for (const char *sid : {"s1", "s2", "s3", "s4", "s5"}) EXPECT_GONE(K.session(sid));
     EXPECT_GONE(K.user_sessions(7));
     EXPECT_HASH(K.session("b1"), session_hash(8, "jb"));
     EXPECT_MEMBERS(K.user_sessions(8), {"b1"});
     // Nothing left: 0, and nothing written.
     std::string before = snapshot();
-    EXPECT_INT(EVAL(restauth::lua::end_all_sessions, {K.user_sessions(7)}, {kPrefix}), 0);
+    EXPECT_INT(end_all_sessions(7), 0);
     EXPECT_UNCHANGED(before);
+}
+
+// Every path that ends a user's sessions ends its opaque keys too (the
+// CLI's deactivate runs this script).
+void test_end_all_sessions_revokes_opaque_keys(void **)
+{
+    put_user(7, "alice", "alice@example.com");
+    put_user(8, "bob", "bob@example.com");
+    put_session(7, "s1", "j1");
+    put_opaque(7, "d1");
+    put_opaque(7, "d2");
+    put_opaque(8, "db");
+    EXPECT_INT(end_all_sessions(7), 3);
+    EXPECT_GONE(K.session("s1"));
+    EXPECT_GONE(K.opaque_token("d1"));
+    EXPECT_GONE(K.opaque_token("d2"));
+    EXPECT_GONE(K.user_tokens(7));
+    EXPECT_HASH(K.opaque_token("db"), {{"user_id", "8"}, {"created", std::to_string(kNow)}});
+    EXPECT_MEMBERS(K.user_tokens(8), {"db"});
 }
 
 // ============================================================================
@@ -1536,15 +1644,20 @@ void test_request_reset_refusals(void **)
 }
 
 // ============================================================================
-// reset_password (KEYS record, user, user's sessions; ARGV id, hash the token
-// was checked against, its pwfp, new hash, prefix, revoke)
+// reset_password (KEYS record, user, user's sessions, user's opaque keys;
+// ARGV id, hash the token was checked against, its pwfp, new hash, prefix,
+// revoke)
 // ============================================================================
+
+std::vector<std::string> reset_keys(int64_t id, const std::string &token)
+{
+    return {K.reset_token(restauth::sha256_hex(token)), K.user(id), K.user_sessions(id), K.user_tokens(id)};
+}
 
 RedisValue reset_password(int64_t id, const std::string &token, const std::string &read_hash,
                           const std::string &pwfp, bool revoke)
 {
-    return EVAL(restauth::lua::reset_password,
-                {K.reset_token(restauth::sha256_hex(token)), K.user(id), K.user_sessions(id)},
+    return EVAL(restauth::lua::reset_password, reset_keys(id, token),
                 {std::to_string(id), read_hash, pwfp, kNewHash, kPrefix, revoke ? "1" : "0"});
 }
 
@@ -1562,6 +1675,9 @@ void test_reset_password(void **)
     put_session(7, "s1", "j1");
     put_session(7, "s2", "j2");
     put_session(8, "b1", "jb");
+    put_opaque(7, "d1");
+    put_opaque(7, "d2");
+    put_opaque(8, "db");
     put_reset("tok", 7, kHash);
     EXPECT_INT(reset_password(7, "tok", kHash, restauth::sha256_hex(kHash), true), 1);
     alice["password"] = kNewHash;
@@ -1570,7 +1686,13 @@ void test_reset_password(void **)
     EXPECT_GONE(K.session("s1"));
     EXPECT_GONE(K.session("s2"));
     EXPECT_GONE(K.user_sessions(7));
+    // Opaque-mode keys go with the sessions, as on a password change.
+    EXPECT_GONE(K.opaque_token("d1"));
+    EXPECT_GONE(K.opaque_token("d2"));
+    EXPECT_GONE(K.user_tokens(7));
     EXPECT_HASH(K.session("b1"), session_hash(8, "jb"));
+    EXPECT_MEMBERS(K.user_tokens(8), {"db"});
+    assert_true(exists(K.opaque_token("db")));
     // Single use.
     std::string before = snapshot();
     EXPECT_INT(reset_password(7, "tok", kNewHash, restauth::sha256_hex(kNewHash), true), -1);
@@ -1581,11 +1703,13 @@ void test_reset_password_without_revoking(void **)
 {
     put_user(7, "alice", "alice@example.com");
     put_session(7, "s1", "j1");
+    put_opaque(7, "d1");
     put_reset("tok", 7, kHash);
     EXPECT_INT(reset_password(7, "tok", kHash, restauth::sha256_hex(kHash), false), 1);
     assert_string_equal(hgetall(K.user(7))["password"].c_str(), kNewHash.c_str());
     EXPECT_HASH(K.session("s1"), session_hash(7, "j1"));
     EXPECT_MEMBERS(K.user_sessions(7), {"s1"});
+    EXPECT_MEMBERS(K.user_tokens(7), {"d1"});
 }
 
 void test_reset_password_refusals(void **)
@@ -1593,6 +1717,7 @@ void test_reset_password_refusals(void **)
     put_user(7, "alice", "alice@example.com");
     put_user(8, "bob", "bob@example.com");
     put_session(7, "s1", "j1");
+    put_opaque(7, "d1");
     put_reset("tok", 7, kHash);
     put_reset("bobs", 8, kHash);
     std::string pwfp = restauth::sha256_hex(kHash);
@@ -1620,8 +1745,7 @@ void test_reset_password_race(void **)
     std::string pwfp = restauth::sha256_hex(kHash);
     EXPECT_INT(reset_password(7, "tok", kHash, pwfp, true), 1);
     std::string before = snapshot();
-    RedisValue second = run_ok(eval(restauth::lua::reset_password,
-                                    {K.reset_token(restauth::sha256_hex("tok")), K.user(7), K.user_sessions(7)},
+    RedisValue second = run_ok(eval(restauth::lua::reset_password, reset_keys(7, "tok"),
                                     {"7", kHash, pwfp, kUpgraded, kPrefix, "1"}),
                                __FILE__, __LINE__);
     EXPECT_INT(second, -1);
@@ -1650,7 +1774,9 @@ int main()
         T(test_update_profile_case_change_keeps_index),
         T(test_update_profile_username_taken),
         T(test_update_profile_user_gone),
-        T(test_update_profile_leaves_others_old_entry),
+        T(test_update_profile_stale_name_refused),
+        T(test_update_profile_rename_race_stale_names),
+        T(test_update_profile_rename_race_concurrent),
         T(test_set_password_revokes_all_but_kept_session),
         T(test_set_password_keeps_current_opaque_key),
         T(test_set_password_without_revoking),
@@ -1670,6 +1796,7 @@ int main()
         T(test_end_session),
         T(test_end_session_stale_jti_revokes),
         T(test_end_all_sessions),
+        T(test_end_all_sessions_revokes_opaque_keys),
         T(test_list_sessions),
         T(test_list_sessions_empty),
         T(test_delete_own_session),

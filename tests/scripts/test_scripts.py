@@ -130,6 +130,11 @@ class Base(unittest.TestCase):
             self.r.hset(P + "session:" + sid, mapping={"user_id": uid, "jti": "j" + sid})
             self.r.sadd(P + "user:%d:sessions" % uid, sid)
 
+    def add_opaque_keys(self, uid, *digests):
+        for digest in digests:
+            self.r.hset(P + "token:" + digest, mapping={"user_id": uid, "created": "1700000000"})
+            self.r.sadd(P + "user:%d:tokens" % uid, digest)
+
 
 class UserToolTests(Base):
     def test_known_answer_vector(self):
@@ -265,6 +270,20 @@ class UserToolTests(Base):
         self.assertEqual(user_tool("activate", "ALICE").returncode, 0)
         self.assertEqual(self.r.hget(P + "user:1", "is_active"), "1")
 
+    def test_deactivate_revokes_opaque_keys(self):
+        # Every path that revokes sessions revokes opaque-mode keys too: a
+        # reactivated user's old keys must not come back to life.
+        uid = self.create("alice", "alice@example.com")
+        other = self.create("bob", "bob@example.com")
+        self.add_sessions(uid, "s1")
+        self.add_opaque_keys(uid, "d1", "d2")
+        self.add_opaque_keys(other, "d3")
+        res = user_tool("deactivate", "alice")
+        self.assertEqual(res.returncode, 0, res.stderr)
+        self.assertEqual(self.r.exists(P + "token:d1", P + "token:d2", P + "user:1:tokens",
+                                       P + "session:s1", P + "user:1:sessions"), 0)
+        self.assertEqual(self.r.exists(P + "token:d3", P + "user:2:tokens"), 2)
+
     def test_set_password_revokes_sessions(self):
         uid = self.create("alice", "alice@example.com", "old-pw")
         self.add_sessions(uid, "s1")
@@ -329,6 +348,7 @@ class UserToolTests(Base):
         uid = self.create("alice", "alice@example.com")
         self.create("bob", "bob@example.com")
         self.add_sessions(uid, "s1")
+        self.add_opaque_keys(uid, "d1")
         res = user_tool("delete", "Alice")
         self.assertEqual(res.returncode, 0, res.stderr)
         self.assertEqual(sorted(self.r.keys("*")),
@@ -441,6 +461,9 @@ class ImportTests(Base):
         self.create("ADMIN", "root@example.com")
         self.create("carol2", "carol@EXAMPLE.org")
         self.add_sessions(1, "s1")
+        # An opaque key of the replaced user 1 must not authenticate the
+        # imported user who takes over id 1.
+        self.add_opaque_keys(1, "d1")
         res = self.import_fixture()
         self.assertEqual(res.stdout.strip(), "imported 2, skipped 4")
         self.assertIn("pk 1, username 'admin'): id already taken", res.stderr)
@@ -449,7 +472,8 @@ class ImportTests(Base):
         res = self.import_fixture("--replace")
         self.assertEqual(res.stdout.strip(), "imported 4, skipped 2", res.stderr)
         self.assertEqual(self.r.hget(P + "user:1", "email"), "admin@example.com")
-        self.assertFalse(self.r.exists(P + "user:2", P + "session:s1", P + "user:1:sessions"))
+        self.assertFalse(self.r.exists(P + "user:2", P + "session:s1", P + "user:1:sessions",
+                                       P + "token:d1", P + "user:1:tokens"))
         self.assertEqual(self.r.hget(P + "users:by_email", "carol@example.org"), "5")
         self.assertIsNone(self.r.hget(P + "users:by_username", "carol2"))
         self.assertIsNone(self.r.hget(P + "users:by_email", "root@example.com"))

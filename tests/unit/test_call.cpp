@@ -279,6 +279,8 @@ struct Req {
     std::string user_agent = kUserAgent;
     std::string client_ip = kClientIp;
     std::string body;
+    std::string accept;
+    int accept_count = -1;  // -1: 1 when accept is set, else 0
     int64_t now = kNow;
 };
 
@@ -345,6 +347,8 @@ public:
         req.user_agent = S(r.user_agent);
         req.client_ip = S(r.client_ip);
         req.body = S(r.body);
+        req.accept = S(r.accept);
+        req.accept_count = r.accept_count >= 0 ? r.accept_count : (r.accept.empty() ? 0 : 1);
         req.now = r.now;
         call_ = restauth_call_create(api, &req);
         if (call_ == nullptr) fail_msg("restauth_call_create returned NULL");
@@ -1537,6 +1541,123 @@ void test_user_redis_down_while_authenticating_is_503(void **)
     assert_int_equal(f.header_count(), 0);
 }
 
+// A rename sends the name the request read; when the script says it changed
+// meanwhile (-2, a concurrent rename), the endpoint reads the user again and
+// retries with the current name, then answers with the fields it wrote.
+void test_user_rename_retries_with_the_current_name(void **)
+{
+    auto api = make_api();
+    Session s = login_alice(api.get());
+    Req patch = authed("PATCH", "user/", s.access);
+    patch.content_type = "application/json";
+    patch.body = R"({"username": "Alicia", "first_name": "Al"})";
+    Flow f(api.get(), patch);
+    STEP(f, RESTAUTH_NEED_REDIS);
+    f.reply(0, r_hash(alice()));
+    STEP(f, RESTAUTH_NEED_REDIS);
+    EXPECT_COMMAND(f.command(0), {"EVAL", script("update_profile"), "2", "restauth:user:7",
+                                  "restauth:users:by_username", "7", "alicia", "Alice", "alice", "username",
+                                  "Alicia", "first_name", "Al"});
+    REPLY_EVAL(f, 0, "update_profile", r_int(-2));
+    STEP(f, RESTAUTH_NEED_REDIS);
+    EXPECT_COMMAND(f.command(0), {"HGETALL", "restauth:user:7"});
+    f.reply(0, r_hash(with(with(alice(), "username", "Ally"), "last_name", "Other")));
+    STEP(f, RESTAUTH_NEED_REDIS);
+    EXPECT_COMMAND(f.command(0), {"EVAL", script("update_profile"), "2", "restauth:user:7",
+                                  "restauth:users:by_username", "7", "alicia", "Ally", "ally", "username",
+                                  "Alicia", "first_name", "Al"});
+    REPLY_EVAL(f, 0, "update_profile", r_int(1));
+    STEP(f, RESTAUTH_DONE);
+    assert_int_equal(f.status(), 200);
+    EXPECT_JSON(f.body(), R"({"pk": 7, "username": "Alicia", "email": "alice@example.com", "first_name": "Al",
+                             "last_name": "Other"})");
+}
+
+// A request that keeps losing the race gives up with 503, having written
+// nothing; a user deleted meanwhile is a 401.
+void test_user_rename_gives_up_after_bounded_retries(void **)
+{
+    auto api = make_api();
+    Session s = login_alice(api.get());
+    Req patch = authed("PATCH", "user/", s.access);
+    patch.content_type = "application/json";
+    patch.body = R"({"username": "Alicia"})";
+    Flow f(api.get(), patch);
+    STEP(f, RESTAUTH_NEED_REDIS);
+    f.reply(0, r_hash(alice()));
+    int evals = 0;
+    for (;;) {
+        STEP(f, RESTAUTH_NEED_REDIS);
+        REPLY_EVAL(f, 0, "update_profile", r_int(-2));
+        evals++;
+        restauth_need_t need = f.next();
+        if (need == RESTAUTH_DONE) break;
+        expect_need(need, RESTAUTH_NEED_REDIS, __FILE__, __LINE__);
+        EXPECT_COMMAND(f.command(0), {"HGETALL", "restauth:user:7"});
+        f.reply(0, r_hash(alice()));
+        assert_in_range(evals, 1, 100);
+    }
+    assert_int_equal(evals, 16);
+    assert_int_equal(f.status(), 503);
+    assert_string_equal(f.header("Retry-After").c_str(), "1");
+
+    Flow g(api.get(), patch);
+    STEP(g, RESTAUTH_NEED_REDIS);
+    g.reply(0, r_hash(alice()));
+    STEP(g, RESTAUTH_NEED_REDIS);
+    REPLY_EVAL(g, 0, "update_profile", r_int(-2));
+    STEP(g, RESTAUTH_NEED_REDIS);
+    g.reply(0, r_array({}));  // gone
+    STEP(g, RESTAUTH_DONE);
+    EXPECT_401(g, R"({"detail": "User not found", "code": "user_not_found"})");
+}
+
+// DRF negotiates before anything else: an Accept header JSON cannot satisfy
+// is a 406 (in JSON) before Redis, authentication, the method check and the
+// body; unknown paths stay 404.
+void test_accept_json_cannot_satisfy_is_406_first(void **)
+{
+    auto api = make_api();
+    const char *const k406 = R"({"detail": "Could not satisfy the request Accept header."})";
+    std::vector<Req> reqs = {post("login/", "not json"), request("GET", "user/"), request("DELETE", "login/"),
+                             request("OPTIONS", "user/"), request("GET", "health/"),
+                             request("DELETE", "sessions/abc")};
+    for (Req r : reqs) {
+        r.accept = "text/plain";
+        Flow f(api.get(), r);
+        STEP(f, RESTAUTH_DONE);
+        assert_int_equal(f.status(), 406);
+        EXPECT_JSON(f.body(), k406);
+    }
+    Req empty = request("GET", "health/");  // present but empty: no range matches
+    empty.accept_count = 1;
+    Flow e(api.get(), empty);
+    STEP(e, RESTAUTH_DONE);
+    assert_int_equal(e.status(), 406);
+
+    Req unknown = request("GET", "nothing/");
+    unknown.accept = "text/plain";
+    Flow u(api.get(), unknown);
+    STEP(u, RESTAUTH_DONE);
+    assert_int_equal(u.status(), 404);
+}
+
+void test_accept_json_satisfied_goes_on(void **)
+{
+    auto api = make_api();
+    for (const char *accept : {"*/*", "application/*", "application/json;q=0.1, text/plain"}) {
+        Req r = request("GET", "health/");
+        r.accept = accept;
+        Flow f(api.get(), r);
+        STEP(f, RESTAUTH_NEED_REDIS);
+        EXPECT_COMMAND(f.command(0), {"PING"});
+    }
+    Req none = request("GET", "user/");  // no header at all: JSON
+    Flow g(api.get(), none);
+    STEP(g, RESTAUTH_DONE);
+    EXPECT_401(g, R"({"detail": "Authentication credentials were not provided."})");
+}
+
 void test_user_missing_credential_reported_before_wrong_method(void **)
 {
     auto api = make_api();
@@ -2033,7 +2154,11 @@ int main()
         cmocka_unit_test(test_user_deleted_is_401_user_not_found),
         cmocka_unit_test(test_user_inactive_is_401_user_inactive),
         cmocka_unit_test(test_user_redis_down_while_authenticating_is_503),
+        cmocka_unit_test(test_user_rename_retries_with_the_current_name),
+        cmocka_unit_test(test_user_rename_gives_up_after_bounded_retries),
         cmocka_unit_test(test_user_missing_credential_reported_before_wrong_method),
+        cmocka_unit_test(test_accept_json_cannot_satisfy_is_406_first),
+        cmocka_unit_test(test_accept_json_satisfied_goes_on),
         cmocka_unit_test(test_user_access_cookie_authenticates_and_header_wins),
         cmocka_unit_test(test_user_access_cookie_ignored_when_not_configured),
         cmocka_unit_test(test_login_with_csrf_sets_a_readable_csrf_cookie),

@@ -1,17 +1,15 @@
--- Shared by the cli_*.lua scripts (scripts/restauth-user prepends it; the
--- module does not use them).  ARGV[1] is always the key prefix; key names
--- are built from it as the core's Keys class builds them.
+-- Shared by the cli_*.lua scripts (scripts/restauth-user prepends
+-- lib_revoke.lua and this file; the module does not use them).  ARGV[1] is
+-- always the key prefix; key names are built from it as the core's Keys
+-- class builds them.
 local P = ARGV[1]
 local BY_USERNAME = P .. 'users:by_username'
 local BY_EMAIL = P .. 'users:by_email'
 local function user_key(id) return P .. 'user:' .. id end
 
-local function revoke_sessions(id)
-  local skey = user_key(id) .. ':sessions'
-  for _, sid in ipairs(redis.call('SMEMBERS', skey)) do
-    redis.call('DEL', P .. 'session:' .. sid)
-  end
-  redis.call('DEL', skey)
+-- every session and opaque key of user `id` (lib_revoke.lua)
+local function revoke_all(id)
+  revoke_credentials(P, user_key(id) .. ':sessions', user_key(id) .. ':tokens', '')
 end
 
 -- id that owns index entry `key`, ignoring entries whose user is gone
@@ -37,5 +35,5 @@ local function remove_user(id, ukey, ekey)
     redis.call('HDEL', BY_EMAIL, ekey)
   end
   redis.call('DEL', user_key(id))
-  revoke_sessions(id)
+  revoke_all(id)
 end

@@ -1,7 +1,4 @@
--- KEYS: user's session set.  ARGV: prefix.  Returns the number revoked.
-local n = 0
-for _, sid in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  n = n + redis.call('DEL', ARGV[1] .. 'session:' .. sid)
-end
-redis.call('DEL', KEYS[1])
-return n
+-- KEYS: user's session set, user's opaque-token set.  ARGV: prefix.
+-- Revokes every session and opaque key of the user; returns how many.
+-- (lib_revoke.lua comes first: revoke_credentials.)
+return revoke_credentials(ARGV[1], KEYS[1], KEYS[2], '')

@@ -1,17 +1,14 @@
--- Password reset confirmation.  KEYS: token record, user, user's session set.
--- ARGV: user id, the password hash the token was checked against, its pwfp,
--- new hash, prefix, revoke all sessions (0|1).
+-- Password reset confirmation.  KEYS: token record, user, user's session set,
+-- user's opaque-token set.  ARGV: user id, the password hash the token was
+-- checked against, its pwfp, new hash, prefix, revoke all sessions and
+-- opaque keys (0|1).
 -- Returns 1, or -1 when the token is no longer valid (used, expired, or the
 -- password changed meanwhile).
+-- (lib_revoke.lua comes first: revoke_credentials.)
 local rec = redis.call('HMGET', KEYS[1], 'user_id', 'pwfp')
 if rec[1] ~= ARGV[1] or rec[2] ~= ARGV[3] then return -1 end
 if redis.call('HGET', KEYS[2], 'password') ~= ARGV[2] then return -1 end
 redis.call('HSET', KEYS[2], 'password', ARGV[4])
 redis.call('DEL', KEYS[1])
-if ARGV[6] == '1' then
-  for _, sid in ipairs(redis.call('SMEMBERS', KEYS[3])) do
-    redis.call('DEL', ARGV[5] .. 'session:' .. sid)
-  end
-  redis.call('DEL', KEYS[3])
-end
+if ARGV[6] == '1' then revoke_credentials(ARGV[5], KEYS[3], KEYS[4], '') end
 return 1
