@@ -18,6 +18,8 @@ package RestauthTest;
 #       when the block has no config of its own.
 #     - no_error_log: "[error]" when the block has neither error_log nor
 #       no_error_log (a block that expects an error says which).
+#     - timeout: 120 s unless the block sets its own (a ceiling, never a
+#       wait: nothing depends on the machine's speed).
 #     A test file may change $RestauthTest::HttpConfig or ::Config before
 #     run_tests().
 #
@@ -344,6 +346,10 @@ Test::Nginx::Socket::add_block_preprocessor(sub {
     $block->set_value(config => $Config) unless defined $block->config;
     $block->set_value(no_error_log => "[error]")
         unless defined $block->error_log || defined $block->no_error_log;
+    # A generous ceiling instead of Test::Nginx's 3 s: a login hashes (and
+    # may rehash) at 600000 iterations, which on a loaded machine, or under
+    # the sanitizers, takes longer.  Blocks that expect a timeout set their own.
+    $block->set_value(timeout => 120) unless defined $block->timeout;
     _run_before($block) if defined $block->redis_before;
 });
 
