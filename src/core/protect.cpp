@@ -242,12 +242,7 @@ bool claim_text(const cJSON *claims, std::string_view path, std::string &out)
 bool identity_claim(Identity &identity, std::string_view path, std::string_view &out)
 {
     const VerifiedJwt *jwt = identity.token.get();
-    if (jwt == nullptr) {
-        std::string text;
-        if (!claim_text(identity.claims.get(), path, text)) return false;
-        out = identity.values.emplace_back(std::move(text));
-        return true;
-    }
+    if (jwt == nullptr) return false;  // verify_credentials always sets token with claims
     for (const VerifiedJwt::ClaimMemo &m : jwt->claim_memo) {
         if (m.path == path) {
             if (m.found) out = m.text;
