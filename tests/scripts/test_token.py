@@ -666,7 +666,11 @@ def main():
         result = unittest.TextTestRunner(verbosity=verbosity).run(suite)
     finally:
         shutil.rmtree(TMP, ignore_errors=True)
-    failed = len(result.failures) + len(result.errors) + len(result.unexpectedSuccesses)
+    # A test with failing subtests counts once.
+    def test_id(test):
+        return getattr(test, "test_case", test).id()
+    failed = len({test_id(t) for t, _ in result.failures + result.errors}
+                 | {test_id(t) for t in result.unexpectedSuccesses})
     passed = result.testsRun - failed - len(result.skipped)
     print("%d passed, %d failed" % (passed, failed))
     return 1 if failed or not result.testsRun else 0
