@@ -162,6 +162,7 @@ test-integration: module
 	timeout 300 tests/integration/redis_recovery.sh
 	timeout 300 tests/integration/nonblocking.sh
 	timeout 300 tests/integration/registration_race.sh
+	timeout 300 tests/integration/login_race.sh
 	timeout 300 tests/integration/refresh_race.sh
 	timeout 300 tests/integration/rename_race.sh
 	timeout 300 tests/integration/upstream_protocols.sh

@@ -284,3 +284,45 @@ qq({"detail": "Service temporarily unavailable, try again later."}),
 ]
 --- error_log
 restauth: redis is unavailable
+
+
+
+=== TEST 15: a username that is someone else's address does not shut them out
+Registering the username carol@example.com must not stop the account whose
+address it is from logging in by that address in the "username" field (as
+allauth's username_email method: the address's owner first, then the
+username).  The other account still logs in with its own password.  A wrong
+password counts once against the login name, and answers as an unknown name
+does; the successful logins leave no count behind.
+--- http_config
+    restauth_redis_prefix "either:";
+    restauth_password_iterations 1000;
+--- redis_before
+EVAL "for _, k in ipairs(redis.call('KEYS', ARGV[1])) do redis.call('DEL', k) end return 0" 0 either:*
+--- request eval
+[
+"POST /auth/registration/\n{\"username\": \"realcarol\", \"email\": \"carol\@example.com\", \"password1\": \"Carol-Real-Pass-2024\", \"password2\": \"Carol-Real-Pass-2024\"}",
+"POST /auth/registration/\n{\"username\": \"carol\@example.com\", \"email\": \"mallory\@example.com\", \"password1\": \"Mallory-Own-Pass-2024\", \"password2\": \"Mallory-Own-Pass-2024\"}",
+"POST /auth/login/\n{\"username\": \"Carol\@Example.com\", \"password\": \"Carol-Real-Pass-2024\"}",
+"POST /auth/login/\n{\"username\": \"carol\@example.com\", \"password\": \"Mallory-Own-Pass-2024\"}",
+"POST /auth/login/\n{\"username\": \"carol\@example.com\", \"password\": \"wrong-password\"}",
+"POST /auth/login/\n{\"username\": \"nobody\@example.com\", \"password\": \"wrong-password\"}",
+]
+--- more_headers
+Content-Type: application/json
+--- error_code eval
+[201, 201, 200, 200, 400, 400]
+--- response_body_like eval
+[
+qr/"user": \{"pk": 1, "username": "realcarol", "email": "carol.example\.com"/,
+qr/"user": \{"pk": 2, "username": "carol.example\.com", "email": "mallory.example\.com"/,
+qr/"user": \{"pk": 1, "username": "realcarol", "email": "carol.example\.com"/,
+qr/"user": \{"pk": 2, "username": "carol.example\.com", "email": "mallory.example\.com"/,
+qr/^\{"non_field_errors": \["Unable to log in with provided credentials."\]\}$/,
+qr/^\{"non_field_errors": \["Unable to log in with provided credentials."\]\}$/,
+]
+--- redis_after
+GET either:rl:login_account:e0d47ca1bc1eb62e650fc1fd660a9bfb => 1
+EXISTS either:rl:login_account:e788ea2014693dcdb86767aceb3860a4 => 1
+HGET either:users:by_username carol@example.com => 2
+HGET either:users:by_email carol@example.com => 1

@@ -157,3 +157,69 @@ EVAL "return #redis.call('KEYS', ARGV[1])" 0 rl-off:rl:mail_address:* => 0
 --- must_die
 --- error_log
 has an unknown kind
+
+
+
+=== TEST 9: a client that leaves while its password hashes still counts
+Each attempt is counted before its hash.  The proxy gives up on the login
+while it hashes (as in t/api_login.t TEST 13); error_page then sends the
+same login again, which with one hashing slot runs after the abandoned job.
+Both attempts count, against the login name and the address.
+--- http_config
+    restauth_redis_prefix "rl-gone:";
+    restauth_password_iterations 3000000;
+    restauth_rate_limit login_ip 100 10m;
+    restauth_rate_limit login_account 10 10m;
+    restauth_jobs 1;
+    restauth_job_queue_timeout 300s;
+--- config
+    location /auth/ { restauth_api; }
+    location = /leave-while-hashing {
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/auth/login/;
+        proxy_read_timeout 100ms;
+        error_page 504 = @again;
+    }
+    location @again {
+        rewrite ^ /auth/login/ last;
+    }
+--- redis_before
+DEL rl-gone:rl:login_account:cd0b9452fc376fc4c35a60087b366f70 rl-gone:rl:login_ip:12ca17b49af2289436f303e0166030a2
+--- request
+POST /leave-while-hashing
+{"username": "ivan", "password": "wrong-password"}
+--- more_headers
+Content-Type: application/json
+--- timeout: 120
+--- error_code: 400
+--- error_log
+client prematurely closed connection
+restauth: job for a finished request completed
+--- redis_after
+GET rl-gone:rl:login_account:cd0b9452fc376fc4c35a60087b366f70 => 2
+GET rl-gone:rl:login_ip:12ca17b49af2289436f303e0166030a2 => 2
+
+
+
+=== TEST 10: a successful login hands its attempt back; a locked one counts against the address
+--- http_config
+    restauth_password_iterations 1000;
+    restauth_rate_limit login_ip 10 10m;
+    restauth_rate_limit login_account 2 10m;
+--- redis_before
+DEL restauth:rl:login_account:cd0b9452fc376fc4c35a60087b366f70 restauth:rl:login_account:2bd806c97f0e00af1a1fc3328fa763a9 restauth:rl:login_ip:12ca17b49af2289436f303e0166030a2
+--- request eval
+[
+"POST /auth/login/\n{\"username\": \"ivan\", \"password\": \"wrong-1\"}",
+"POST /auth/login/\n{\"username\": \"ivan\", \"password\": \"Ivan-Pass-2024\"}",
+"POST /auth/login/\n{\"username\": \"ivan\", \"password\": \"wrong-2\"}",
+"POST /auth/login/\n{\"username\": \"ivan\", \"password\": \"Ivan-Pass-2024\"}",
+"POST /auth/login/\n{\"username\": \"alice\", \"password\": \"Alice-Pass-2024\"}",
+]
+--- more_headers
+Content-Type: application/json
+--- error_code eval
+[400, 200, 400, 400, 200]
+--- redis_after
+GET restauth:rl:login_account:cd0b9452fc376fc4c35a60087b366f70 => 2
+GET restauth:rl:login_ip:12ca17b49af2289436f303e0166030a2 => 3
+EXISTS restauth:rl:login_account:2bd806c97f0e00af1a1fc3328fa763a9 => 0

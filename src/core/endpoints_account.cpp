@@ -1,4 +1,6 @@
 // health/, login/, logout/, user/, password/change/.
+#include <exception>
+
 #include "crypto.h"
 #include "endpoint_util.h"
 #include "endpoints.h"
@@ -76,55 +78,100 @@ Task<void> login(Call &call)
 
     const Settings &s = call.settings();
     Keys keys = keys_of(call);
-    // The lookup and both failed-login counters in one round trip.
     std::string login_key = fold_case(login_name);
     const std::string &ip = call.request().client_ip;
+
+    // A "username" holding an '@' names up to two accounts, read as
+    // allauth's username_email method reads it: the account with that
+    // e-mail, then the account with that username; the first whose password
+    // matches (and is active) logs in.  So registering someone's address as
+    // a username cannot shut them out of logging in by it.  Both candidates
+    // are always checked, a missing (or locked) one costing a burned hash
+    // instead: every refusal of such a login costs exactly two hashes,
+    // whoever exists, and answers alike.  (Refusing such usernames at
+    // registration instead would leave the collisions already stored, or
+    // imported from Django, and would need every path that sets a username
+    // or an address to check the other index.)
     std::vector<Command> lookup;
-    lookup.push_back(find_user_command(keys, by, login_key));
-    int ip_limit = append_rate_limit(lookup, call, Limit::LOGIN_IP, ip, false);
-    int account_limit = append_rate_limit(lookup, call, Limit::LOGIN_ACCOUNT, login_key, false);
+    if (by == LoginField::Either) {
+        lookup.push_back(find_user_command(keys, LoginField::Email, login_key));
+        lookup.push_back(find_user_command(keys, LoginField::Username, login_key));
+    } else {
+        lookup.push_back(find_user_command(keys, by, login_key));
+    }
+    const size_t slots = lookup.size();
+    // The attempt is counted in the same round trip, before any hash (see
+    // LoginAttempt): a burst, or a client that leaves mid-hash, cannot get
+    // more verdicts than the limits allow.
+    LoginAttempt attempt = append_login_attempt(lookup, call, ip, login_key);
     auto found = co_await call.redis(std::move(lookup));
-    if (throttled(call, Limit::LOGIN_IP, found, ip_limit)) co_return;
+    LoginAttempt::Verdict verdict = read_login_attempt(call, attempt, found);
+    if (verdict == LoginAttempt::Verdict::Throttled) co_return;
 
     // A locked account is indistinguishable from an unknown one: same
     // answer, same hashing cost.
-    bool locked = limit_reached(found, account_limit);
+    bool locked = verdict == LoginAttempt::Verdict::Locked;
     if (locked) call.log(RESTAUTH_LOG_WARN, "login_account limit reached; login refused from " + ip);
-    User user;
-    bool known = !locked && parse_user(found[0], user);
-    bool matched = false;
+    std::vector<User> candidates(slots);
+    std::vector<char> known(slots, 0);
+    for (size_t i = 0; i < slots; i++) {
+        known[i] = !locked && parse_user(found[i], candidates[i]) &&
+                   (i == 0 || !known[0] || candidates[i].id != candidates[0].id);
+    }
+    int chosen = -1;
     std::string upgraded_hash;
-    // The same hashing cost whether or not the user exists: no enumeration
+    // The same hashing cost whether or not the users exist: no enumeration
     // by timing.  Inactive users are hashed too, then refused alike.
-    co_await call.job([&] {
-        if (!known) {
-            burn_password_time(password, s.password_iterations);
-            return;
-        }
-        bool needs_rehash = false;
-        matched = check_password(password, user.password, s.password_iterations, &needs_rehash) ==
-                  PasswordCheck::Match;
-        // Only a login that will succeed pays for the upgrade; every refusal
-        // costs the target iterations, whatever the stored hash had.
-        bool will_log_in = user.is_active && (s.email_verification != EmailVerification::Mandatory ||
-                                              user.email_verified);
-        if (matched && needs_rehash && will_log_in) {
-            upgraded_hash = make_password_hash(password, s.password_iterations);
-        } else {
-            harden_password_runtime(password, user.password, s.password_iterations);
-        }
-    });
+    std::exception_ptr rejected;
+    try {
+        co_await call.job([&] {
+            for (size_t i = 0; i < slots; i++) {
+                if (!known[i]) {
+                    burn_password_time(password, s.password_iterations);
+                    continue;
+                }
+                const User &user = candidates[i];
+                bool needs_rehash = false;
+                bool matched = check_password(password, user.password, s.password_iterations, &needs_rehash) ==
+                               PasswordCheck::Match;
+                bool chose = chosen < 0 && matched && user.is_active;
+                if (chose) chosen = static_cast<int>(i);
+                // Only a login that will succeed pays for the upgrade; every
+                // refusal costs the target iterations, whatever the stored
+                // hash had.
+                bool will_log_in = chose && (s.email_verification != EmailVerification::Mandatory ||
+                                             user.email_verified);
+                if (will_log_in && needs_rehash) {
+                    upgraded_hash = make_password_hash(password, s.password_iterations);
+                } else {
+                    harden_password_runtime(password, user.password, s.password_iterations);
+                }
+            }
+        });
+    } catch (const JobRejected &) {
+        rejected = std::current_exception();
+    }
+    if (rejected) {
+        // No password was checked: the attempt got no verdict, so it is
+        // handed back before the 503.
+        auto release = login_release(attempt);
+        if (!release.empty()) co_await call.redis(std::move(release));
+        std::rethrow_exception(rejected);
+    }
 
-    if (!known || !matched || !user.is_active) {
-        std::vector<Command> count;
-        append_rate_limit(count, call, Limit::LOGIN_IP, ip, true);
-        append_rate_limit(count, call, Limit::LOGIN_ACCOUNT, login_key, true);
-        if (!count.empty()) co_await call.redis(std::move(count));
+    if (chosen < 0) {
+        // The attempt stays counted: it was a failure.
         call.log(RESTAUTH_LOG_INFO, "login failed from " + ip);
         errors.add("non_field_errors", kLoginFailed);
         call.respond(400, errors.to_json());
         co_return;
     }
+    // The password was right: the attempt is handed back, so successful
+    // logins never use up the address's or the login name's limit.
+    auto release = login_release(attempt);
+    if (!release.empty()) co_await call.redis(std::move(release));
+
+    User &user = candidates[static_cast<size_t>(chosen)];
     if (s.email_verification == EmailVerification::Mandatory && !user.email_verified) {
         errors.add("non_field_errors", "E-mail is not verified.");
         call.respond(400, errors.to_json());

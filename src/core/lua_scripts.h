@@ -28,6 +28,7 @@ extern const std::string_view end_all_sessions;
 extern const std::string_view end_session;
 extern const std::string_view find_user;
 extern const std::string_view list_sessions;
+extern const std::string_view login_attempt;
 extern const std::string_view rate_limit;
 extern const std::string_view register_user;
 extern const std::string_view request_reset;

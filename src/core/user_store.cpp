@@ -55,9 +55,7 @@ std::string iso8601(int64_t unix_time)
 
 Command find_user_command(const Keys &keys, LoginField field, std::string_view folded)
 {
-    const char *mode = field == LoginField::Username ? "username"
-                       : field == LoginField::Email  ? "email"
-                                                     : "either";
+    const char *mode = field == LoginField::Email ? "email" : "username";
     return {"EVAL", std::string(lua::find_user), "2", keys.by_username(), keys.by_email(), keys.prefix(), mode,
             std::string(folded)};
 }

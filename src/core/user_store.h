@@ -64,9 +64,12 @@ std::string user_json(const User &user);
 
 std::string iso8601(int64_t unix_time);
 
+// Which index a login name is looked up in.  Either (a "username" that
+// holds an '@') is two lookups, one per index: the endpoint weighs both.
 enum class LoginField { Username, Email, Either };
 
-// One round trip: index lookup + HGETALL; an empty array when unknown.
+// One step: index lookup + HGETALL; an empty array when unknown.  field is
+// Username or Email (Either is the caller's two commands).
 Command find_user_command(const Keys &keys, LoginField field, std::string_view folded);
 Command get_user_command(const Keys &keys, int64_t id);
 

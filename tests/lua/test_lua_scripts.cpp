@@ -475,7 +475,7 @@ std::string found_id(const RedisValue &v)
     return h.count("id") ? h["id"] : "<none>";
 }
 
-void test_find_user_by_username_email_either(void **)
+void test_find_user_by_username_or_email(void **)
 {
     Hash alice = put_user(7, "Alice", "alice@example.com");
     put_user(8, "bob", "Bob@Example.com");
@@ -488,37 +488,39 @@ void test_find_user_by_username_email_either(void **)
     assert_true(got == alice);  // the whole hash, HGETALL of the user
 
     assert_string_equal(found_id(find(LoginField::Email, "bob@example.com")).c_str(), "8");
-    assert_string_equal(found_id(find(LoginField::Either, "bob")).c_str(), "8");
-    assert_string_equal(found_id(find(LoginField::Either, "alice@example.com")).c_str(), "7");
     // Each mode looks only where it is told to.
     assert_int_equal(find(LoginField::Username, "alice@example.com").elements.size(), 0);
     assert_int_equal(find(LoginField::Email, "alice").elements.size(), 0);
-    assert_int_equal(find(LoginField::Either, "nobody").elements.size(), 0);
+    assert_int_equal(find(LoginField::Username, "nobody").elements.size(), 0);
 }
 
-void test_find_user_either_prefers_username(void **)
+void test_find_user_address_as_username_two_candidates(void **)
 {
+    // A "username" holding an '@' is looked up in both indexes (two
+    // commands); each finds its own account.
     put_user(7, "carol@example.com", "x@example.com");  // a username that looks like an address
     put_user(8, "carol", "carol@example.com");
-    assert_string_equal(found_id(find(restauth::LoginField::Either, "carol@example.com")).c_str(), "7");
+    using restauth::LoginField;
+    assert_string_equal(found_id(find(LoginField::Email, "carol@example.com")).c_str(), "8");
+    assert_string_equal(found_id(find(LoginField::Username, "carol@example.com")).c_str(), "7");
 }
 
 void test_find_user_dangling_index_is_empty(void **)
 {
     put_user(7, "alice", "alice@example.com");
     R("DEL", K.user(7));
-    assert_int_equal(find(restauth::LoginField::Either, "alice").elements.size(), 0);
+    assert_int_equal(find(restauth::LoginField::Username, "alice").elements.size(), 0);
 }
 
 void test_find_user_other_prefix(void **)
 {
     put_user(7, "alice", "alice@example.com");  // under restauth:
     Keys app1("app1:");
-    RedisValue v = send(restauth::find_user_command(app1, restauth::LoginField::Either, "alice"));
+    RedisValue v = send(restauth::find_user_command(app1, restauth::LoginField::Username, "alice"));
     assert_int_equal(v.elements.size(), 0);
     put_hash(app1.user(3), user_hash(3, "alice", ""));
     R("HSET", app1.by_username(), "alice", "3");
-    v = send(restauth::find_user_command(app1, restauth::LoginField::Either, "alice"));
+    v = send(restauth::find_user_command(app1, restauth::LoginField::Username, "alice"));
     assert_string_equal(found_id(v).c_str(), "3");
 }
 
@@ -1325,6 +1327,181 @@ void test_rate_limit_concurrent(void **)
 }
 
 // ============================================================================
+// login_attempt (built by append_login_attempt, read by read_login_attempt,
+// handed back by login_release)
+// ============================================================================
+
+struct Attempts {
+    restauth::Api api;
+    Attempts(unsigned ip_count, unsigned account_count, int64_t window = 60)
+    {
+        api.settings.limits[size_t(restauth::Limit::LOGIN_IP)] = restauth::RateLimit{ip_count, window};
+        api.settings.limits[size_t(restauth::Limit::LOGIN_ACCOUNT)] = restauth::RateLimit{account_count, window};
+    }
+    restauth::LoginAttempt command(const std::string &ip, const std::string &login, Command &out) const
+    {
+        restauth::Call call(api, restauth::Request{});
+        std::vector<Command> batch;
+        restauth::LoginAttempt a = restauth::append_login_attempt(batch, call, ip, login);
+        if (a.index != 0 || batch.size() != 1) fail_msg("append_login_attempt appended no command");
+        out = batch[0];
+        return a;
+    }
+    // One take: its verdict; `a` keeps what a release needs.
+    restauth::LoginAttempt::Verdict take(const std::string &ip, const std::string &login,
+                                         restauth::LoginAttempt &a, int *status = nullptr) const
+    {
+        Command cmd;
+        a = command(ip, login, cmd);
+        restauth::Call call(api, restauth::Request{});
+        auto v = restauth::read_login_attempt(call, a, {send(cmd)});
+        if (status) *status = call.status();
+        return v;
+    }
+};
+
+using Verdict = restauth::LoginAttempt::Verdict;
+
+void release(const restauth::LoginAttempt &a)
+{
+    auto batch = restauth::login_release(a);
+    if (batch.size() != 1) fail_msg("login_release sent %zu commands", batch.size());
+    EXPECT_INT(send(batch[0]), 1);
+}
+
+void test_login_attempt_counts_before_the_hash(void **)
+{
+    Attempts l(5, 3);
+    restauth::LoginAttempt a;
+    for (int i = 1; i <= 3; i++) {
+        assert_true(l.take("192.0.2.1", "ivan", a) == Verdict::Counted);
+        assert_string_equal(get(a.ip_key).c_str(), std::to_string(i).c_str());
+        assert_string_equal(get(a.account_key).c_str(), std::to_string(i).c_str());
+        EXPECT_TTL(a.ip_key, 1, 60);
+        EXPECT_TTL(a.account_key, 1, 60);
+        assert_true(a.ip_end > 0 && a.account_end > 0);
+    }
+    assert_true(a.ip_key.rfind(kPrefix + "rl:login_ip:", 0) == 0);
+    assert_true(a.account_key.rfind(kPrefix + "rl:login_account:", 0) == 0);
+    // The account is at its limit: locked, counted against the address only.
+    assert_true(l.take("192.0.2.1", "ivan", a) == Verdict::Locked);
+    assert_string_equal(get(a.ip_key).c_str(), "4");
+    assert_string_equal(get(a.account_key).c_str(), "3");
+    assert_int_equal(a.account_end, 0);
+    // Another name from the same address: the address's last attempt.
+    assert_true(l.take("192.0.2.1", "judy", a) == Verdict::Counted);
+    assert_string_equal(get(a.ip_key).c_str(), "5");
+    // The address is at its limit: 429, and nothing is counted at all.
+    std::string before = snapshot();
+    int status = 0;
+    assert_true(l.take("192.0.2.1", "mallory", a, &status) == Verdict::Throttled);
+    assert_int_equal(status, 429);
+    EXPECT_UNCHANGED(before);
+    // Another address has its own counter.
+    assert_true(l.take("192.0.2.2", "mallory", a) == Verdict::Counted);
+}
+
+void test_login_attempt_release(void **)
+{
+    Attempts l(5, 3);
+    restauth::LoginAttempt first, second;
+    assert_true(l.take("192.0.2.1", "ivan", first) == Verdict::Counted);
+    assert_true(l.take("192.0.2.1", "ivan", second) == Verdict::Counted);
+    release(second);  // undoes its own count, keeping the window
+    assert_string_equal(get(first.ip_key).c_str(), "1");
+    assert_string_equal(get(first.account_key).c_str(), "1");
+    EXPECT_TTL(first.account_key, 1, 60);
+    release(first);   // back at zero: deleted
+    EXPECT_GONE(first.ip_key);
+    EXPECT_GONE(first.account_key);
+
+    // A locked attempt was counted against the address only, and only that
+    // is handed back.
+    restauth::LoginAttempt a;
+    for (int i = 0; i < 3; i++) assert_true(l.take("192.0.2.9", "judy", a) == Verdict::Counted);
+    restauth::LoginAttempt locked;
+    assert_true(l.take("192.0.2.9", "judy", locked) == Verdict::Locked);
+    release(locked);
+    assert_string_equal(get(a.ip_key).c_str(), "3");
+    assert_string_equal(get(a.account_key).c_str(), "3");
+}
+
+void test_login_attempt_release_keeps_later_windows(void **)
+{
+    Attempts l(5, 3);
+    restauth::LoginAttempt old, now;
+    assert_true(l.take("192.0.2.1", "ivan", old) == Verdict::Counted);
+    // The window ends while the attempt is hashed: nothing to hand back.
+    R("DEL", old.ip_key, old.account_key);
+    std::string before = snapshot();
+    release(old);
+    EXPECT_UNCHANGED(before);
+    // A later window (it ends later): the old attempt takes nothing from it.
+    assert_true(l.take("192.0.2.1", "ivan", now) == Verdict::Counted);
+    R("PEXPIRE", now.ip_key, "120000");
+    R("PEXPIRE", now.account_key, "120000");
+    R("INCR", now.ip_key);  // another attempt of that window
+    before = snapshot();
+    release(old);
+    EXPECT_UNCHANGED(before);
+    assert_string_equal(get(now.ip_key).c_str(), "2");
+}
+
+void test_login_attempt_limits_off(void **)
+{
+    {
+        Attempts l(0, 0);
+        restauth::Call call(l.api, restauth::Request{});
+        std::vector<Command> batch;
+        restauth::LoginAttempt a = restauth::append_login_attempt(batch, call, "192.0.2.1", "ivan");
+        assert_int_equal(a.index, -1);
+        assert_int_equal(batch.size(), 0);
+        assert_true(restauth::read_login_attempt(call, a, {}) == Verdict::Counted);
+        assert_int_equal(restauth::login_release(a).size(), 0);
+    }
+    Attempts l(0, 2);  // login_ip off: only the account counts
+    restauth::LoginAttempt a;
+    assert_true(l.take("192.0.2.1", "ivan", a) == Verdict::Counted);
+    assert_true(l.take("192.0.2.1", "ivan", a) == Verdict::Counted);
+    assert_int_equal(a.ip_end, 0);
+    assert_false(exists(a.ip_key));
+    assert_true(l.take("192.0.2.1", "ivan", a) == Verdict::Locked);
+    assert_false(exists(a.ip_key));
+    assert_string_equal(get(a.account_key).c_str(), "2");
+}
+
+// 20 concurrent attempts at one account with a limit of 5: exactly 5 get
+// a verdict, all 20 count against the address.
+void test_login_attempt_concurrent(void **)
+{
+    Attempts l(100, 5);
+    Command cmd;
+    restauth::LoginAttempt proto = l.command("198.51.100.7", "ivan", cmd);
+    constexpr int kClients = 20;
+    std::vector<int> counted(kClients, -1);
+    std::vector<std::thread> threads;
+    for (int i = 0; i < kClients; i++) {
+        threads.emplace_back([i, &cmd, &counted] {
+            redisContext *c = connect_server();
+            if (c == nullptr) return;
+            RedisValue v = send_on(c, cmd);
+            if (v.type == RedisValue::Type::Array && !v.elements.empty()) counted[i] = int(v.elements[0].integer);
+            redisFree(c);
+        });
+    }
+    for (auto &t : threads) t.join();
+    int yes = 0, locked = 0;
+    for (int c : counted) {
+        if (c == 0) yes++;
+        else if (c == 2) locked++;
+    }
+    assert_int_equal(yes, 5);
+    assert_int_equal(locked, kClients - 5);
+    assert_string_equal(get(proto.account_key).c_str(), "5");
+    assert_string_equal(get(proto.ip_key).c_str(), "20");
+}
+
+// ============================================================================
 // register (KEYS next_id, by_username, by_email; ARGV prefix, folded
 // username, folded email, key digest or '', ttl, stream, its MAXLEN, email,
 // n, mail fields, user fields)
@@ -1830,8 +2007,8 @@ int main()
     if (!start_server()) return 1;
     const struct CMUnitTest tests[] = {
 #define T(name) cmocka_unit_test_setup(name, flush)
-        T(test_find_user_by_username_email_either),
-        T(test_find_user_either_prefers_username),
+        T(test_find_user_by_username_or_email),
+        T(test_find_user_address_as_username_two_candidates),
         T(test_find_user_dangling_index_is_empty),
         T(test_find_user_other_prefix),
         T(test_create_user_writes_user_and_indexes),
@@ -1875,6 +2052,11 @@ int main()
         T(test_rate_limit_window_expiry),
         T(test_rate_limit_off_sends_nothing),
         T(test_rate_limit_concurrent),
+        T(test_login_attempt_counts_before_the_hash),
+        T(test_login_attempt_release),
+        T(test_login_attempt_release_keeps_later_windows),
+        T(test_login_attempt_limits_off),
+        T(test_login_attempt_concurrent),
         T(test_register_with_verification),
         T(test_register_without_verification),
         T(test_register_refuses_taken_names),

@@ -32,6 +32,7 @@ extern "C" {
 #include <cjson/cJSON.h>
 #include <hiredis/hiredis.h>
 
+#include "crypto.h"  // sha256_hex, for rate-limit key names
 #include "lua_scripts.h"  // the scripts' texts, to tell EVALs apart
 #include "password.h"  // make_password_hash / check_password, for fixtures only
 #include "restauth.h"
@@ -231,6 +232,7 @@ const std::vector<std::pair<std::string_view, std::string_view>> &lua_scripts()
         {"end_session", restauth::lua::end_session},
         {"find_user", restauth::lua::find_user},
         {"list_sessions", restauth::lua::list_sessions},
+        {"login_attempt", restauth::lua::login_attempt},
         {"rate_limit", restauth::lua::rate_limit},
         {"register_user", restauth::lua::register_user},
         {"request_reset", restauth::lua::request_reset},
@@ -1040,9 +1042,15 @@ void test_login_username_holding_an_email_looks_up_either(void **)
     auto api = make_api();
     Flow f(api.get(), post("login/", R"({"username": "ALICE@example.com", "email": "", "password": "x"})"));
     STEP(f, RESTAUTH_NEED_REDIS);
+    // Two lookups in one round trip: the address's owner first (allauth's
+    // username_email), then the username.
+    assert_int_equal(f.count(), 2);
     EXPECT_COMMAND(f.command(0), {"EVAL", script("find_user"), "2",
                                   "restauth:users:by_username", "restauth:users:by_email",
-                                  "restauth:", "either", "alice@example.com"});
+                                  "restauth:", "email", "alice@example.com"});
+    EXPECT_COMMAND(f.command(1), {"EVAL", script("find_user"), "2",
+                                  "restauth:users:by_username", "restauth:users:by_email",
+                                  "restauth:", "username", "alice@example.com"});
 }
 
 void test_login_uses_the_configured_prefix(void **)
@@ -1130,6 +1138,223 @@ void test_login_wrong_password_is_400(void **)
     bool logged = false;
     for (const auto &l : f.logs) logged |= contains(l.text, "login failed") && contains(l.text, kClientIp);
     assert_true(logged);
+}
+
+// ---- failed-login limits: counted before the hash, handed back on success ----------
+
+void with_login_limits(restauth_settings_t &s)
+{
+    s.limit_count[RESTAUTH_LIMIT_LOGIN_IP] = 100;
+    s.limit_window[RESTAUTH_LIMIT_LOGIN_IP] = 900;
+    s.limit_count[RESTAUTH_LIMIT_LOGIN_ACCOUNT] = 10;
+    s.limit_window[RESTAUTH_LIMIT_LOGIN_ACCOUNT] = 600;
+}
+
+std::string rl_key(const std::string &kind, const std::string &subject)
+{
+    return "restauth:rl:" + kind + ":" + restauth::sha256_hex(subject).substr(0, 32);
+}
+
+const long long kIpEnd = 1700000900123LL, kAccountEnd = 1700000600456LL;
+
+// Drives a login with both limits on up to the password job: checks the
+// lookup round trip (find_user, then the take) and answers the take.
+void login_until_job(Flow &f, Reply found, Reply taken)
+{
+    STEP(f, RESTAUTH_NEED_REDIS);
+    assert_int_equal(f.count(), 2);
+    EXPECT_COMMAND(f.command(1), {"EVAL", script("login_attempt"), "2", rl_key("login_ip", kClientIp),
+                                  rl_key("login_account", "alice"), "take", "100", "900", "10", "600"});
+    REPLY_EVAL(f, 0, "find_user", std::move(found));
+    REPLY_EVAL(f, 1, "login_attempt", std::move(taken));
+}
+
+Reply r_counted() { return r_array([] { std::vector<Reply> v; v.push_back(r_int(0)); v.push_back(r_int(kIpEnd)); v.push_back(r_int(kAccountEnd)); return v; }()); }
+Reply r_pair(long long a, long long b) { return r_array([&] { std::vector<Reply> v; v.push_back(r_int(a)); v.push_back(r_int(b)); return v; }()); }
+
+void test_login_counts_the_attempt_before_the_hash(void **)
+{
+    auto api = make_api(with_login_limits);
+    Flow f(api.get(), login_req("alice", "not the password"));
+    login_until_job(f, r_hash(alice()), r_counted());
+    STEP(f, RESTAUTH_NEED_JOB);
+    f.run_job();
+    // A failure: already counted, nothing more to send.
+    STEP(f, RESTAUTH_DONE);
+    assert_int_equal(f.status(), 400);
+    assert_string_equal(f.body().c_str(), kLoginFailed);
+}
+
+void test_login_success_hands_the_attempt_back(void **)
+{
+    auto api = make_api(with_login_limits);
+    Flow f(api.get(), login_req("alice", kPassword));
+    login_until_job(f, r_hash(alice()), r_counted());
+    STEP(f, RESTAUTH_NEED_JOB);
+    f.run_job();
+    STEP(f, RESTAUTH_NEED_REDIS);
+    EXPECT_ONE_COMMAND(f);
+    EXPECT_COMMAND(f.command(0), {"EVAL", script("login_attempt"), "2", rl_key("login_ip", kClientIp),
+                                  rl_key("login_account", "alice"), "release", std::to_string(kIpEnd),
+                                  std::to_string(kAccountEnd)});
+    REPLY_EVAL(f, 0, "login_attempt", r_int(1));
+    STEP(f, RESTAUTH_NEED_REDIS);
+    REPLY_EVAL(f, 0, "start_session", r_int(1));
+    STEP(f, RESTAUTH_DONE);
+    assert_int_equal(f.status(), 200);
+}
+
+void test_login_locked_account_burns_a_hash_and_hands_back_nothing(void **)
+{
+    auto api = make_api(with_login_limits);
+    Flow f(api.get(), login_req("alice", kPassword));  // even the right password
+    login_until_job(f, r_hash(alice()), r_pair(2, kIpEnd));
+    STEP(f, RESTAUTH_NEED_JOB);  // the same cost as any refusal
+    f.run_job();
+    STEP(f, RESTAUTH_DONE);
+    assert_int_equal(f.status(), 400);
+    assert_string_equal(f.body().c_str(), kLoginFailed);
+    assert_true(contains(f.all_logs(), "login_account limit reached"));
+}
+
+void test_login_throttled_address_gets_429_without_a_hash(void **)
+{
+    auto api = make_api(with_login_limits);
+    Flow f(api.get(), login_req("alice", kPassword));
+    login_until_job(f, r_hash(alice()), r_pair(1, 42));
+    STEP(f, RESTAUTH_DONE);
+    assert_int_equal(f.status(), 429);
+    assert_string_equal(f.header("Retry-After").c_str(), "42");
+    EXPECT_JSON(f.body(), R"({"detail": "Request was throttled. Expected available in 42 seconds."})");
+}
+
+void test_login_refused_job_hands_the_attempt_back(void **)
+{
+    // The pool refused the job: no password was checked, so the attempt
+    // got no verdict and does not count.
+    auto api = make_api(with_login_limits);
+    Flow f(api.get(), login_req("alice", "not the password"));
+    login_until_job(f, r_hash(alice()), r_counted());
+    STEP(f, RESTAUTH_NEED_JOB);
+    f.job_failed(7);
+    STEP(f, RESTAUTH_NEED_REDIS);
+    EXPECT_ONE_COMMAND(f);
+    EXPECT_COMMAND(f.command(0), {"EVAL", script("login_attempt"), "2", rl_key("login_ip", kClientIp),
+                                  rl_key("login_account", "alice"), "release", std::to_string(kIpEnd),
+                                  std::to_string(kAccountEnd)});
+    REPLY_EVAL(f, 0, "login_attempt", r_int(1));
+    STEP(f, RESTAUTH_DONE);
+    assert_int_equal(f.status(), 503);
+    assert_string_equal(f.header("Retry-After").c_str(), "7");
+}
+
+void test_login_unexpected_take_reply_is_503(void **)
+{
+    auto api = make_api(with_login_limits);
+    Flow f(api.get(), login_req("alice", kPassword));
+    login_until_job(f, r_hash(alice()), r_int(0));
+    STEP(f, RESTAUTH_DONE);
+    assert_int_equal(f.status(), 503);
+}
+
+// ---- a "username" holding an address: both candidates --------------------------------
+
+// Carol (id 8) has the address; id 9 registered it as a username.
+Hash carol() { return with(with(with(alice(), "id", "8"), "username", "carol"), "email", "carol@example.com"); }
+Hash impostor(const std::string &password_hash)
+{
+    return with(with(with(with(alice(), "id", "9"), "username", "carol@example.com"), "email", "imp@example.com"),
+                "password", password_hash);
+}
+
+void expect_either_lookup(Flow &f)
+{
+    STEP(f, RESTAUTH_NEED_REDIS);
+    assert_int_equal(f.count(), 2);
+    EXPECT_COMMAND(f.command(0), {"EVAL", script("find_user"), "2", "restauth:users:by_username",
+                                  "restauth:users:by_email", "restauth:", "email", "carol@example.com"});
+    EXPECT_COMMAND(f.command(1), {"EVAL", script("find_user"), "2", "restauth:users:by_username",
+                                  "restauth:users:by_email", "restauth:", "username", "carol@example.com"});
+}
+
+// Logs in and returns the user_id of the session started, or 0.
+int64_t either_login(const std::string &password, Reply by_email, Reply by_username)
+{
+    auto api = make_api();
+    Flow f(api.get(), login_req("Carol@Example.com", password));
+    expect_either_lookup(f);
+    REPLY_EVAL(f, 0, "find_user", std::move(by_email));
+    REPLY_EVAL(f, 1, "find_user", std::move(by_username));
+    STEP(f, RESTAUTH_NEED_JOB);
+    f.run_job();
+    if (f.next() == RESTAUTH_DONE) {
+        assert_int_equal(f.status(), 400);
+        assert_string_equal(f.body().c_str(), kLoginFailed);
+        return 0;
+    }
+    auto start = f.command(0);
+    REPLY_EVAL(f, 0, "start_session", r_int(1));
+    STEP(f, RESTAUTH_DONE);
+    assert_int_equal(f.status(), 200);
+    return std::strtoll(start.at(3).substr(std::string("restauth:user:").size()).c_str(), nullptr, 10);
+}
+
+void test_login_address_as_username_finds_the_address_owner(void **)
+{
+    std::string other = restauth::make_password_hash("the impostor's own", 1000);
+    // Carol's password logs Carol in, although a username equals her address.
+    assert_int_equal(either_login(kPassword, r_hash(carol()), r_hash(impostor(other))), 8);
+    // The other account's own password logs that one in.
+    assert_int_equal(either_login("the impostor's own", r_hash(carol()), r_hash(impostor(other))), 9);
+    // Neither: refused.
+    assert_int_equal(either_login("neither", r_hash(carol()), r_hash(impostor(other))), 0);
+    // Both share the password: the address's owner, as allauth's
+    // username_email tries the e-mail first.
+    assert_int_equal(either_login(kPassword, r_hash(carol()), r_hash(impostor(g_hash))), 8);
+    // An inactive candidate is skipped, as allauth skips it.
+    assert_int_equal(either_login(kPassword, r_hash(with(carol(), "is_active", "0")), r_hash(impostor(g_hash))), 9);
+    // Only one of them exists.
+    assert_int_equal(either_login(kPassword, r_array({}), r_hash(carol())), 8);
+    assert_int_equal(either_login(kPassword, r_hash(carol()), r_array({})), 8);
+}
+
+// The password job of a "username or e-mail" login, in seconds (the
+// fastest of three, so that load on the machine only ever slows a run).
+double either_job_seconds(const restauth_api_t *api, const std::function<Reply()> &by_email,
+                          const std::function<Reply()> &by_username)
+{
+    double best = 1e9;
+    for (int run = 0; run < 3; run++) {
+        Flow f(api, login_req("carol@example.com", "not the password"));
+        expect_either_lookup(f);
+        REPLY_EVAL(f, 0, "find_user", by_email());
+        REPLY_EVAL(f, 1, "find_user", by_username());
+        STEP(f, RESTAUTH_NEED_JOB);
+        auto t0 = std::chrono::steady_clock::now();
+        f.run_job();
+        best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+        STEP(f, RESTAUTH_DONE);
+        assert_int_equal(f.status(), 400);
+    }
+    return best;
+}
+
+void test_login_address_as_username_always_costs_two_hashes(void **)
+{
+    // Whoever exists (both, one, none, or one account under both names),
+    // a refusal costs two hashes at the target cost: no enumeration by
+    // timing.
+    auto api = make_api([](restauth_settings_t &s) { s.password_iterations = 200000; });
+    std::string slow = restauth::make_password_hash(kPassword, 200000);
+    auto c = [&] { return r_hash(with(carol(), "password", slow)); };
+    auto i = [&] { return r_hash(impostor(slow)); };
+    auto none = [] { return r_array({}); };
+    double both = either_job_seconds(api.get(), c, i);
+    double times[] = {either_job_seconds(api.get(), c, none), either_job_seconds(api.get(), none, i),
+                      either_job_seconds(api.get(), none, none), either_job_seconds(api.get(), c, c)};
+    for (double t : times) {
+        if (!(t > both * 0.7)) fail_msg("a refusal took %.4fs, with both candidates %.4fs", t, both);
+    }
 }
 
 void test_login_unusable_password_never_matches(void **)
@@ -2124,6 +2349,14 @@ int main()
         cmocka_unit_test(test_login_unknown_user_costs_a_hash),
         cmocka_unit_test(test_login_inactive_user_is_refused_like_a_wrong_password),
         cmocka_unit_test(test_login_wrong_password_is_400),
+        cmocka_unit_test(test_login_counts_the_attempt_before_the_hash),
+        cmocka_unit_test(test_login_success_hands_the_attempt_back),
+        cmocka_unit_test(test_login_locked_account_burns_a_hash_and_hands_back_nothing),
+        cmocka_unit_test(test_login_throttled_address_gets_429_without_a_hash),
+        cmocka_unit_test(test_login_refused_job_hands_the_attempt_back),
+        cmocka_unit_test(test_login_unexpected_take_reply_is_503),
+        cmocka_unit_test(test_login_address_as_username_finds_the_address_owner),
+        cmocka_unit_test(test_login_address_as_username_always_costs_two_hashes),
         cmocka_unit_test(test_login_unusable_password_never_matches),
         cmocka_unit_test(test_login_mandatory_verification_refuses_unverified_email),
         cmocka_unit_test(test_login_mandatory_verification_hides_status_behind_wrong_password),
