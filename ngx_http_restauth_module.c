@@ -407,6 +407,21 @@ static ngx_command_t  ngx_http_restauth_commands[] = {
       offsetof(ngx_http_restauth_loc_conf_t, csrf),
       NULL },
 
+    { ngx_string("restauth_csrf_secret"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_http_restauth_read_secret,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_restauth_loc_conf_t, csrf_secret),
+      NULL },
+
+    /* a space-separated list, as restauth_jwt_claims; the core parses it */
+    { ngx_string("restauth_csrf_trusted_origins"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_1MORE,
+      ngx_http_restauth_jwt_claims,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_restauth_loc_conf_t, csrf_trusted_origins),
+      NULL },
+
     { ngx_string("restauth_rate_limit"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_TAKE23,
       ngx_http_restauth_rate_limit,

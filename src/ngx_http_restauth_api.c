@@ -205,6 +205,8 @@ ngx_http_restauth_body_handler(ngx_http_request_t *r)
 
     ngx_http_restauth_str(&req.csrf_header,
                           ngx_http_restauth_find_header(r, &csrf_header));
+    ngx_http_restauth_csrf_context(r, &req.host, &req.origin, &req.referer,
+                                   &req.secure);
 
     if (ngx_http_restauth_cookies(r, &req.cookie) != NGX_OK) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);

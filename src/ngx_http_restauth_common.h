@@ -165,6 +165,7 @@ typedef struct {
     ngx_uint_t                          deny_status;
     ngx_http_restauth_loc_conf_t       *deny_conf;
     restauth_str_t                      deny_body;
+    restauth_str_t                      csrf_body;     /* with CSRF_FAILED */
     ngx_http_request_t                 *json_request;  /* body replaced */
 
     unsigned                            verified:1;
@@ -238,6 +239,10 @@ ngx_str_t *ngx_http_restauth_find_header(ngx_http_request_t *r,
 ngx_int_t ngx_http_restauth_join_headers(ngx_http_request_t *r,
     ngx_str_t *name, restauth_str_t *out, ngx_uint_t *count);
 void ngx_http_restauth_str(restauth_str_t *dst, ngx_str_t *src);
+/* What the CSRF origin check reads: Host, Origin, Referer, and TLS. */
+void ngx_http_restauth_csrf_context(ngx_http_request_t *r,
+    restauth_str_t *host, restauth_str_t *origin, restauth_str_t *referer,
+    int *secure);
 ngx_int_t ngx_http_restauth_cookies(ngx_http_request_t *r,
     restauth_str_t *out);
 ngx_int_t ngx_http_restauth_send_json(ngx_http_request_t *r,

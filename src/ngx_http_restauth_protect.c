@@ -112,7 +112,9 @@ void
 ngx_http_restauth_protect_verify(ngx_http_request_t *r,
     ngx_http_restauth_loc_conf_t *rlcf, ngx_http_restauth_protect_ctx_t *pctx)
 {
-    char                    reason[128];
+    char                    reason[512];
+    size_t                  len;
+    u_char                 *p;
     restauth_credentials_t  cred;
 
     static ngx_str_t  csrf_header = ngx_string("X-CSRFToken");
@@ -135,6 +137,8 @@ ngx_http_restauth_protect_verify(ngx_http_request_t *r,
                           ? &r->headers_in.authorization->value : NULL);
     ngx_http_restauth_str(&cred.csrf_header,
                           ngx_http_restauth_find_header(r, &csrf_header));
+    ngx_http_restauth_csrf_context(r, &cred.host, &cred.origin, &cred.referer,
+                                   &cred.secure);
     cred.now = ngx_time();
     reason[0] = '\0';
     cred.reason = reason;
@@ -154,6 +158,19 @@ ngx_http_restauth_protect_verify(ngx_http_request_t *r,
                       "restauth: rejected access token (%s%s%s)",
                       restauth_token_status_name(pctx->status).data,
                       reason[0] ? ": " : "", reason);
+    }
+
+    if (pctx->status == RESTAUTH_TOKEN_CSRF_FAILED) {
+        /* {"detail": "CSRF Failed: <Django's reason>"}; without memory the
+         * generic body of restauth_token_error_body() stays */
+        len = restauth_csrf_error_body(reason, NULL, 0);
+        p = len ? ngx_pnalloc(r->pool, len + 1) : NULL;
+
+        if (p != NULL) {
+            restauth_csrf_error_body(reason, (char *) p, len + 1);
+            pctx->csrf_body.data = (const char *) p;
+            pctx->csrf_body.len = len;
+        }
     }
 }
 
@@ -539,9 +556,15 @@ ngx_http_restauth_deny(ngx_http_request_t *r,
     }
 
     if (status == NGX_HTTP_FORBIDDEN) {
-        pctx->deny_body = (token_status == RESTAUTH_TOKEN_CSRF_FAILED)
-                          ? restauth_token_error_body(token_status)
-                          : restauth_error_body((int) status);
+        if (token_status == RESTAUTH_TOKEN_CSRF_FAILED) {
+            pctx->deny_body = pctx->csrf_body.len
+                              ? pctx->csrf_body
+                              : restauth_token_error_body(token_status);
+
+        } else {
+            pctx->deny_body = restauth_error_body((int) status);
+        }
+
         return status;
     }
 

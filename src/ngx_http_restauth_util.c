@@ -138,6 +138,26 @@ ngx_http_restauth_str(restauth_str_t *dst, ngx_str_t *src)
 }
 
 
+void
+ngx_http_restauth_csrf_context(ngx_http_request_t *r, restauth_str_t *host,
+    restauth_str_t *origin, restauth_str_t *referer, int *secure)
+{
+    static ngx_str_t  origin_header = ngx_string("Origin");
+
+    ngx_http_restauth_str(host, r->headers_in.host
+                                ? &r->headers_in.host->value : NULL);
+    ngx_http_restauth_str(origin,
+                          ngx_http_restauth_find_header(r, &origin_header));
+    ngx_http_restauth_str(referer, r->headers_in.referer
+                                   ? &r->headers_in.referer->value : NULL);
+#if (NGX_HTTP_SSL)
+    *secure = (r->connection->ssl != NULL);
+#else
+    *secure = 0;
+#endif
+}
+
+
 ngx_int_t
 ngx_http_restauth_cookies(ngx_http_request_t *r, restauth_str_t *out)
 {

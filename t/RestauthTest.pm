@@ -136,6 +136,20 @@ sub refresh_token {
         jti => $jti, user_id => $uid, sid => $sid);
 }
 
+# A csrftoken for session $sid as the module makes it (src/core/tokens.h):
+# hex nonce, then the first 16 bytes of HMAC-SHA256 over "$sid\n$nonce"
+# under the CSRF key, which is derived from the signing key's file
+# (KeySet::derived_secret) unless restauth_csrf_secret gives a secret.
+sub csrf_token {
+    my ($sid, %o) = @_;
+    my $key = defined $o{secret}
+        ? hmac_sha256('restauth csrf', $o{secret})
+        : hmac_sha256('restauth csrf',
+              hmac_sha256('restauth derived secrets', read_key("$KeyDir/hs256.key")));
+    my $nonce = $o{nonce} // ('5a' x 16);
+    return $nonce . substr(unpack('H*', hmac_sha256("$sid\n$nonce", $key)), 0, 32);
+}
+
 # The fixture tokens; the sessions they name are in t/fixtures/*.redis
 # (scripts/make-test-fixtures, t/fixtures/make-selfservice-fixtures).
 sub mint_tokens {
@@ -177,6 +191,11 @@ sub mint_tokens {
         GRACE_ACCESS_2   => access_token(7, 'grace', '18' x 16),
         BOB_ACCESS_2     => access_token(2, 'bob', 'b2' x 16),
         BOB_REFRESH_2    => refresh_token(2, 'b2' x 16, 'b2' x 16),
+        # CSRF tokens bound to the sessions above (csrftoken / X-CSRFToken).
+        ALICE_CSRF        => csrf_token('a' x 32),
+        ALICE_COOKIE_CSRF => csrf_token('d' x 32),
+        BOB_CSRF          => csrf_token('b' x 32),
+        JUDY_CSRF         => csrf_token('7' x 32),
     );
     my $none = b64url('{"alg":"none","typ":"JWT"}');
     my (undef, $payload, $sig) = split /\./, $t{ALICE_ACCESS};

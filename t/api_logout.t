@@ -111,8 +111,8 @@ EXISTS restauth:session:f2f2f2f2f2f2f2f2f2f2f2f2f2f2f2f2 => 0
 --- request
 POST /auth/logout/
 --- more_headers eval
-"X-CSRFToken: 0123456789abcdef
-Cookie: csrftoken=0123456789abcdef; refresh_token=$::T{BOB_REFRESH}"
+"X-CSRFToken: $::T{BOB_CSRF}
+Cookie: csrftoken=$::T{BOB_CSRF}; refresh_token=$::T{BOB_REFRESH}"
 --- response_body chomp
 {"detail": "Successfully logged out."}
 --- raw_response_headers_like eval

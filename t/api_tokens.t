@@ -144,11 +144,11 @@ qq({"detail": "No active account found for the given token.", "code": "no_active
 --- request
 POST /auth/token/refresh/
 --- more_headers eval
-"X-CSRFToken: 0123456789abcdef
-Cookie: csrftoken=0123456789abcdef; refresh_token=$::T{ALICE_REFRESH_COOKIE}"
+"X-CSRFToken: $::T{ALICE_COOKIE_CSRF}
+Cookie: csrftoken=$::T{ALICE_COOKIE_CSRF}; refresh_token=$::T{ALICE_REFRESH_COOKIE}"
 --- response_body_like: ^\{"access": "eyJ[^"]+", "access_expiration": "[^"]+", "refresh_expiration": "[^"]+"\}$
 --- raw_response_headers_like eval
-qr{Set-Cookie: access_token=eyJ[^;]+; expires=[^;]+; Max-Age=300; Path=/; HttpOnly; SameSite=Lax\r\nSet-Cookie: refresh_token=eyJ[^;]+; expires=[^;]+; Max-Age=86400; Path=/; HttpOnly; SameSite=Lax\r\nSet-Cookie: csrftoken=[0-9a-f]{32}; expires=[^;]+; Max-Age=86400; Path=/; SameSite=Lax\r\n}
+qr{Set-Cookie: access_token=eyJ[^;]+; expires=[^;]+; Max-Age=300; Path=/; HttpOnly; SameSite=Lax\r\nSet-Cookie: refresh_token=eyJ[^;]+; expires=[^;]+; Max-Age=86400; Path=/; HttpOnly; SameSite=Lax\r\nSet-Cookie: csrftoken=[0-9a-f]{64}; expires=[^;]+; Max-Age=86400; Path=/; SameSite=Lax\r\n}
 
 
 

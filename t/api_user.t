@@ -215,15 +215,15 @@ qq({"username": ["This field may not be blank."]}),
 --- more_headers eval
 [
 "Content-Type: application/json\nCookie: access_token=$::T{JUDY_ACCESS}",
-"Content-Type: application/json\nCookie: csrftoken=abc123abc123; access_token=$::T{JUDY_ACCESS}\nX-CSRFToken: wrong",
-"Content-Type: application/json\nCookie: csrftoken=abc123abc123; access_token=$::T{JUDY_ACCESS}\nX-CSRFToken: abc123abc123",
+"Content-Type: application/json\nCookie: csrftoken=$::T{JUDY_CSRF}; access_token=$::T{JUDY_ACCESS}\nX-CSRFToken: wrong",
+"Content-Type: application/json\nCookie: csrftoken=$::T{JUDY_CSRF}; access_token=$::T{JUDY_ACCESS}\nX-CSRFToken: $::T{JUDY_CSRF}",
 "Content-Type: application/json\nAuthorization: Bearer $::T{JUDY_ACCESS}",
 ]
 --- error_code eval
 [403, 403, 200, 200]
 --- response_body_like eval
 [
-qr/^\{"detail": "CSRF Failed: CSRF token missing."\}$/,
+qr/^\{"detail": "CSRF Failed: CSRF cookie not set."\}$/,
 qr/^\{"detail": "CSRF Failed: CSRF token incorrect."\}$/,
 qr/"last_name": "Liddell"/,
 qr/"last_name": "Liddell"/,

@@ -373,14 +373,14 @@ cannot set a header nginx itself interprets
 --- more_headers eval
 [
 "Cookie: access_token=$::T{ALICE_ACCESS}",
-"Cookie: csrftoken=t0k3nt0k3n; access_token=$::T{ALICE_ACCESS}\nX-CSRFToken: t0k3nt0k3n",
+"Cookie: csrftoken=$::T{ALICE_CSRF}; access_token=$::T{ALICE_ACCESS}\nX-CSRFToken: $::T{ALICE_CSRF}",
 "Cookie: access_token=$::T{ALICE_ACCESS}",
 "Authorization: Bearer $::T{ALICE_ACCESS}",
 ]
 --- error_code eval
 [403, 200, 200, 200]
 --- response_body eval
-[qq({"detail": "CSRF Failed: CSRF token missing or incorrect."}), "uid=1\n", "uid=1\n", "uid=1\n"]
+[qq({"detail": "CSRF Failed: CSRF cookie not set."}), "uid=1\n", "uid=1\n", "uid=1\n"]
 
 
 

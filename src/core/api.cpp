@@ -2,6 +2,8 @@
 // values turn into once, at configuration time.
 #include "api.h"
 
+#include "crypto.h"
+#include "jwt.h"
 #include "tokens.h"
 #include "validation.h"
 
@@ -14,6 +16,23 @@ bool finish_api(Api &api, const KeySet *keys, std::string &error)
 
     if (!parse_user_claims(s.jwt_claims, s.user_claims, error)) {
         error = "restauth_jwt_claims: " + error;
+        return false;
+    }
+
+    // The CSRF tokens' key: never the configured bytes themselves, so the
+    // same file may serve other purposes.
+    if (!s.csrf_secret.empty()) {
+        if (s.csrf_secret.size() < 32) {
+            error = "restauth_csrf_secret: the secret must be at least 32 bytes, this one has " +
+                    std::to_string(s.csrf_secret.size());
+            return false;
+        }
+        s.csrf_key = hmac_sha256(s.csrf_secret, kCsrfKeyLabel);
+    } else if (keys != nullptr) {
+        s.csrf_key = keys->derived_secret(kCsrfKeyLabel);
+    }
+    if (!parse_trusted_origins(s.csrf_trusted_origins, s.csrf_origins, error)) {
+        error = "restauth_csrf_trusted_origins: " + error;
         return false;
     }
 

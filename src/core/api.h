@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "restauth.h"
@@ -48,6 +49,13 @@ T make(D value)
 }
 }  // namespace setting
 
+// restauth_csrf_trusted_origins, as Django reads CSRF_TRUSTED_ORIGINS.
+struct CsrfOrigins {
+    std::vector<std::string> exact;  // origins without "*", compared as they are
+    std::vector<std::pair<std::string, std::string>> subdomains;  // scheme, ".example.com"
+    std::vector<std::string> hosts;  // every entry's host[:port], "*" removed (Referer check)
+};
+
 // Built from restauth.h's lists, defaults included: nothing here is set
 // twice.
 struct Settings {
@@ -64,6 +72,12 @@ struct Settings {
     // Derived from jwt_claims when the location is configured: the user
     // fields copied into access tokens.
     std::vector<std::string> user_claims;
+
+    // Derived when the location is configured: the key of the session-bound
+    // CSRF tokens (from restauth_csrf_secret, else from the signing key;
+    // empty in opaque-token mode) and the parsed trusted origins.
+    std::string csrf_key;
+    CsrfOrigins csrf_origins;
 
     bool opaque_tokens() const { return token_mode == TokenMode::Opaque; }
 };

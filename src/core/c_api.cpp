@@ -13,6 +13,7 @@
 #include "protect.h"
 #include "responses.h"
 #include "restauth.h"
+#include "tokens.h"
 #include "validation.h"
 
 struct restauth_keyset_s {
@@ -192,6 +193,10 @@ restauth_call_t *restauth_call_create(const restauth_api_t *api, const restauth_
         r.body = to_string(req->body);
         r.accept = to_string(req->accept);
         r.has_accept = req->accept_count > 0;
+        r.host = to_string(req->host);
+        r.origin = to_string(req->origin);
+        r.referer = to_string(req->referer);
+        r.secure = req->secure != 0;
         r.now = req->now;
         return new restauth_call_s(api->api, std::move(r));
     }, static_cast<restauth_call_s *>(nullptr));
@@ -283,9 +288,17 @@ restauth_token_status_t restauth_protect_verify(const restauth_api_t *api,
 {
     return guarded([&] {
         std::string why;
-        restauth::Credentials c{to_view(credentials->method), to_view(credentials->authorization),
-                                to_view(credentials->cookie), to_view(credentials->csrf_header),
-                                credentials->now, &why};
+        restauth::Credentials c;
+        c.method = to_view(credentials->method);
+        c.authorization = to_view(credentials->authorization);
+        c.cookie = to_view(credentials->cookie);
+        c.csrf_header = to_view(credentials->csrf_header);
+        c.host = to_view(credentials->host);
+        c.origin = to_view(credentials->origin);
+        c.referer = to_view(credentials->referer);
+        c.secure = credentials->secure != 0;
+        c.now = credentials->now;
+        c.why = &why;
         auto out = std::make_unique<restauth_identity_s>();
         restauth_token_status_t status = restauth::verify_credentials(api->api, c, out->identity);
         if (status == RESTAUTH_TOKEN_OK) *identity = out.release();
@@ -337,6 +350,19 @@ restauth_str_t restauth_token_status_name(restauth_token_status_t status)
 restauth_str_t restauth_token_challenge(restauth_token_status_t status)
 {
     return view(restauth::token_challenge(status));
+}
+
+size_t restauth_csrf_error_body(const char *reason, char *buf, size_t size)
+{
+    return guarded([&]() -> size_t {
+        std::string body = restauth::csrf_error_body(reason ? reason : "");
+        if (buf != nullptr && size > 0) {
+            size_t n = std::min(body.size(), size - 1);
+            std::memcpy(buf, body.data(), n);
+            buf[n] = '\0';
+        }
+        return body.size();
+    }, static_cast<size_t>(0));
 }
 
 restauth_str_t restauth_error_body(int status)

@@ -61,6 +61,10 @@ struct Request {
     std::string body;
     std::string accept;
     bool has_accept = false;  // false: no Accept header (DRF: */*)
+    std::string host;         // Host, Origin, Referer, TLS: CSRF origin checks
+    std::string origin;
+    std::string referer;
+    bool secure = false;
     int64_t now = 0;
 };
 

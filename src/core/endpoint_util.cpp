@@ -173,9 +173,10 @@ Task<std::optional<Caller>> authenticate(Call &call)
             token.assign(rest);
         }
     }
+    bool from_cookie = false;
     if (token.empty() && !call.settings().cookie_access.empty()) {
         token = cookie_value(req.cookie, call.settings().cookie_access);
-        if (!token.empty() && !csrf_passes(call)) co_return std::nullopt;
+        from_cookie = !token.empty();
     }
     if (token.empty()) {
         respond_unauthorized(call, "{\"detail\": \"Authentication credentials were not provided.\"}");
@@ -190,6 +191,9 @@ Task<std::optional<Caller>> authenticate(Call &call)
                                                             : "Token is invalid or expired"));
         co_return std::nullopt;
     }
+    // A cookie-authenticated unsafe request: its CSRF token must be bound
+    // to this token's session.
+    if (from_cookie && !csrf_passes(call, caller.token.sid)) co_return std::nullopt;
 
     Keys keys = keys_of(call);
     Command cmd = get_user_command(keys, caller.token.user_id);

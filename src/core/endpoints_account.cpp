@@ -217,18 +217,25 @@ Task<void> logout(Call &call)
         co_await logout_opaque(call);
         co_return;
     }
+    // The token cookies are cleared on every answer, errors included, as
+    // dj-rest-auth does -- but not on a CSRF refusal, which DRF gives
+    // before the view runs (else any site could log a user out).
     Fields fields;
-    clear_token_cookies(call);  // on errors too, as dj-rest-auth does
-    if (!read_fields(call, fields)) co_return;
+    if (!read_fields(call, fields)) {
+        clear_token_cookies(call);
+        co_return;
+    }
 
     std::string refresh;
     FieldErrors errors;
     optional_char(fields, "refresh", refresh, errors);
+    bool from_cookie = false;
     if (refresh.empty() && !call.settings().cookie_refresh.empty()) {
         refresh = cookie_value(call.request().cookie, call.settings().cookie_refresh);
-        if (!refresh.empty() && !csrf_passes(call)) co_return;
+        from_cookie = !refresh.empty();
     }
     if (refresh.empty()) {
+        clear_token_cookies(call);
         respond_unauthorized(call, R"({"detail": "Refresh token was not included in request data."})");
         co_return;
     }
@@ -239,9 +246,13 @@ Task<void> logout(Call &call)
 
     VerifiedToken token;
     if (check_token(call, refresh, "refresh", token) != TokenCheck::Ok || token.sid.empty()) {
+        clear_token_cookies(call);
         respond_unauthorized(call, R"({"detail": "Token is invalid or expired"})");
         co_return;
     }
+
+    if (from_cookie && !csrf_passes(call, token.sid)) co_return;
+    clear_token_cookies(call);
 
     Keys keys = keys_of(call);
     if (end_all) {

@@ -57,9 +57,10 @@ Task<void> token_refresh(Call &call)
     FieldErrors errors;
     std::string refresh;
     auto given = get_char_field(fields, "refresh", refresh);
+    bool from_cookie = false;
     if (refresh.empty() && !s.cookie_refresh.empty()) {
         refresh = cookie_value(call.request().cookie, s.cookie_refresh);
-        if (!refresh.empty() && !csrf_passes(call)) co_return;
+        from_cookie = !refresh.empty();
     }
     if (refresh.empty()) {
         if (given == FieldState::Blank) {
@@ -78,10 +79,12 @@ Task<void> token_refresh(Call &call)
                                                                                 : "Token is invalid or expired"));
         co_return;
     }
+    if (from_cookie && !csrf_passes(call, token.sid)) co_return;
 
     // Sign the new refresh first: rotation must store its jti atomically.
     TokenPair pair;
     pair.refresh_jti = random_hex(16);
+    pair.sid = token.sid;
     pair.access_exp = call.now() + s.access_lifetime;
     pair.refresh_exp = call.now() + s.refresh_lifetime;
     pair.refresh = issue_refresh(call, token.user_id, token.sid, pair.refresh_jti, pair.refresh_exp);

@@ -676,7 +676,10 @@ struct KeySet::Key {
 };
 
 KeySet::KeySet() noexcept = default;
-KeySet::~KeySet() = default;
+KeySet::~KeySet()
+{
+    if (!seed_.empty()) OPENSSL_cleanse(seed_.data(), seed_.size());
+}
 KeySet::KeySet(KeySet &&) noexcept = default;
 KeySet &KeySet::operator=(KeySet &&) noexcept = default;
 
@@ -769,12 +772,25 @@ bool KeySet::add_key(JwtAlg alg, std::string_view material, std::string_view kid
         } else {
             cache_ = std::make_unique<TokenCache>();
         }
+        if (keys_.empty()) {
+            seed_ = hmac_sha256(material, "restauth derived secrets");
+            if (seed_.empty()) {
+                error = "OpenSSL cannot derive a secret from the key";
+                return false;
+            }
+        }
         keys_.push_back(std::move(key));
         return true;
     } catch (...) {
         error = "out of memory";
         return false;
     }
+}
+
+std::string KeySet::derived_secret(std::string_view label) const noexcept
+{
+    if (seed_.empty()) return {};
+    return hmac_sha256(seed_, label);
 }
 
 std::string KeySet::jwks_json() const noexcept

@@ -121,6 +121,13 @@ public:
     // Tokens in verify_cached's cache (0 before its first use).
     size_t cached_tokens() const noexcept;
 
+    // A secret for another purpose, derived from the signing (first) key's
+    // material as given to add_key: HMAC-SHA256 with key
+    // HMAC-SHA256(key = material, "restauth derived secrets") over label.
+    // 32 raw bytes; "" when there is no key.  Servers sharing the key file
+    // derive the same secret; a new signing key derives another.
+    std::string derived_secret(std::string_view label) const noexcept;
+
 private:
     struct Key;
     // Everything verify checks but the size and the time: shape, header,
@@ -129,6 +136,7 @@ private:
 
     std::vector<std::unique_ptr<Key>> keys_;
     mutable std::unique_ptr<TokenCache> cache_;
+    std::string seed_;  // derived_secret's key, from the first key
 };
 
 }  // namespace restauth

@@ -105,10 +105,23 @@ restauth_token_status_t verify_credentials(const Api &api, const Credentials &cr
         if (credentials.why) *credentials.why = *why;
         return RESTAUTH_TOKEN_INVALID;
     }
-    if (from_cookie && is_unsafe_method(credentials.method) &&
-        check_csrf(s, credentials.cookie, credentials.csrf_header) != CsrfCheck::Ok) {
-        if (credentials.why) *credentials.why = "CSRF check failed";
-        return RESTAUTH_TOKEN_CSRF_FAILED;
+    if (from_cookie && s.csrf && is_unsafe_method(credentials.method)) {
+        std::string sid;
+        claim_text(jwt->claims.get(), "sid", sid);
+        CsrfRequest r;
+        r.method = credentials.method;
+        r.cookie = credentials.cookie;
+        r.csrf_header = credentials.csrf_header;
+        r.host = credentials.host;
+        r.origin = credentials.origin;
+        r.referer = credentials.referer;
+        r.secure = credentials.secure;
+        r.sid = sid;
+        std::string reason = csrf_failure(s, r);
+        if (!reason.empty()) {
+            if (credentials.why) *credentials.why = std::move(reason);
+            return RESTAUTH_TOKEN_CSRF_FAILED;
+        }
     }
     identity.claims = std::shared_ptr<const cJSON>(jwt, jwt->claims.get());
     identity.token = std::move(jwt);

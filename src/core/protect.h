@@ -36,8 +36,13 @@ struct Credentials {
     std::string_view authorization;
     std::string_view cookie;
     std::string_view csrf_header;
+    std::string_view host;     // for the CSRF origin check
+    std::string_view origin;
+    std::string_view referer;
+    bool secure = false;
     int64_t now = 0;
     std::string *why = nullptr;  // optional: why a presented token was refused
+                                 // (for CSRF_FAILED: Django's reason)
 };
 restauth_token_status_t verify_credentials(const Api &api, const Credentials &credentials, Identity &identity);
 

@@ -111,6 +111,8 @@ enum {
     X(FLAG,   old_password_field,         0)                                  \
     X(FLAG,   logout_on_password_change,  1)                                  \
     X(FLAG,   csrf,                       1)                                  \
+    X(STR,    csrf_secret,                "")                                 \
+    X(STR,    csrf_trusted_origins,       "")                                 \
     X(TOKENS, token_mode,                 RESTAUTH_TOKENS_JWT)
 
 /* restauth_rate_limit <kind> <count> <window>:  X(ID, kind, count, window);
@@ -173,6 +175,10 @@ typedef struct {
     restauth_str_t   client_ip;
     restauth_str_t   body;
     restauth_str_t   accept;        /* Accept headers, joined with ", " */
+    restauth_str_t   host;          /* Host header (CSRF origin checks) */
+    restauth_str_t   origin;        /* Origin header */
+    restauth_str_t   referer;       /* Referer header */
+    int              secure;        /* the request came over TLS */
     int64_t          now;           /* unix time, seconds */
     int              authorization_count; /* how many Authorization headers */
     int              accept_count;  /* how many Accept headers (0: none) */
@@ -251,6 +257,10 @@ typedef struct {
     restauth_str_t   authorization;
     restauth_str_t   cookie;
     restauth_str_t   csrf_header;   /* X-CSRFToken */
+    restauth_str_t   host;          /* Host, Origin, Referer and TLS: the */
+    restauth_str_t   origin;        /* CSRF origin check of cookie-       */
+    restauth_str_t   referer;       /* authenticated unsafe requests      */
+    int              secure;
     int64_t          now;
     /* optional: receives why a presented token was refused (for the log;
      * never token material), NUL-terminated */
@@ -286,6 +296,13 @@ RESTAUTH_API restauth_str_t restauth_token_error_body(
     restauth_token_status_t status);
 RESTAUTH_API restauth_str_t restauth_token_challenge(
     restauth_token_status_t status);
+
+/* The 403 body of a CSRF refusal, {"detail": "CSRF Failed: <reason>"},
+ * for the reason restauth_protect_verify gave with
+ * RESTAUTH_TOKEN_CSRF_FAILED; like snprintf: writes at most size bytes
+ * (NUL included) and returns the body's length. */
+RESTAUTH_API size_t restauth_csrf_error_body(const char *reason, char *buf,
+    size_t size);
 
 /* Ready-made JSON error bodies for answers the shim gives on its own. */
 RESTAUTH_API restauth_str_t restauth_error_body(int status);

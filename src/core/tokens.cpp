@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "crypto.h"
+#include "encoding.h"
 #include "jwt.h"
 #include "restauth.h"
 
@@ -154,6 +155,7 @@ TokenPair issue_tokens(const Call &call, const User &user, std::string_view sid)
     pair.access_exp = call.now() + s.access_lifetime;
     pair.refresh_exp = call.now() + s.refresh_lifetime;
     pair.refresh_jti = random_hex(16);
+    pair.sid.assign(sid);
     pair.access = issue_access(call, user, sid, pair.access_exp);
     pair.refresh = issue_refresh(call, user.id, sid, pair.refresh_jti, pair.refresh_exp);
     return pair;
@@ -244,7 +246,11 @@ TokenCheck check_token(Call &call, std::string_view token, std::string_view expe
     return TokenCheck::Ok;
 }
 
-std::string cookie_value(std::string_view header, std::string_view name)
+namespace {
+
+// Calls f(value) for each cookie called name, in order, until f returns true.
+template <class F>
+bool find_cookie(std::string_view header, std::string_view name, F &&f)
 {
     while (!header.empty()) {
         size_t semi = header.find(';');
@@ -255,12 +261,24 @@ std::string cookie_value(std::string_view header, std::string_view name)
             std::string_view v = pair.substr(eq + 1);
             while (!v.empty() && v.back() == ' ') v.remove_suffix(1);
             if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
-            return std::string(v);
+            if (f(v)) return true;
         }
         if (semi == std::string_view::npos) break;
         header.remove_prefix(semi + 1);
     }
-    return {};
+    return false;
+}
+
+}  // namespace
+
+std::string cookie_value(std::string_view header, std::string_view name)
+{
+    std::string out;
+    find_cookie(header, name, [&](std::string_view v) {
+        out.assign(v);
+        return true;
+    });
+    return out;
 }
 
 void set_token_cookies(Call &call, const TokenPair &pair)
@@ -277,8 +295,9 @@ void set_token_cookies(Call &call, const TokenPair &pair)
     }
     if (s.csrf && (!s.cookie_access.empty() || !s.cookie_refresh.empty())) {
         // Readable by scripts on purpose: the client echoes it in X-CSRFToken.
-        call.add_header("Set-Cookie", make_cookie(s, kCsrfCookie, random_hex(16), call.now(),
-                                                  s.refresh_lifetime, "/", false));
+        std::string token = csrf_token(s.csrf_key, pair.sid);
+        if (token.empty()) throw std::runtime_error("making a CSRF token failed");
+        call.add_header("Set-Cookie", make_cookie(s, kCsrfCookie, token, call.now(), s.refresh_lifetime, "/", false));
     }
 }
 
@@ -287,29 +306,228 @@ bool is_unsafe_method(std::string_view method)
     return !(method == "GET" || method == "HEAD" || method == "OPTIONS" || method == "TRACE");
 }
 
-CsrfCheck check_csrf(const Settings &settings, std::string_view cookie_header, std::string_view csrf_header)
+namespace {
+
+constexpr size_t kCsrfNonceBytes = 16;
+constexpr size_t kCsrfMacBytes = 16;
+
+// The MAC half of a token for this nonce (hex), "" on failure.
+std::string csrf_mac_hex(std::string_view key, std::string_view sid, std::string_view nonce_hex)
 {
-    if (!settings.csrf) return CsrfCheck::Ok;
-    std::string expected = cookie_value(cookie_header, kCsrfCookie);
-    if (expected.empty() || csrf_header.empty()) return CsrfCheck::Missing;
-    return constant_time_equal(expected, csrf_header) ? CsrfCheck::Ok : CsrfCheck::Incorrect;
+    std::string data(sid);
+    data += '\n';
+    data += nonce_hex;
+    std::string mac = hmac_sha256(key, data);
+    if (mac.size() < kCsrfMacBytes) return {};
+    return hex_encode(std::string_view(mac).substr(0, kCsrfMacBytes));
 }
 
-bool csrf_passes(Call &call)
+bool ascii_lower_equal(std::string_view a, std::string_view b)
+{
+    if (a.size() != b.size()) return false;
+    for (size_t i = 0; i < a.size(); i++) {
+        unsigned char x = static_cast<unsigned char>(a[i]), y = static_cast<unsigned char>(b[i]);
+        if (x >= 'A' && x <= 'Z') x = static_cast<unsigned char>(x - 'A' + 'a');
+        if (y >= 'A' && y <= 'Z') y = static_cast<unsigned char>(y - 'A' + 'a');
+        if (x != y) return false;
+    }
+    return true;
+}
+
+// Django's is_same_domain: pattern ".example.com" matches example.com and
+// its subdomains, any other pattern only itself (ports included).
+bool is_same_domain(std::string_view host, std::string_view pattern)
+{
+    if (pattern.empty()) return false;
+    if (pattern.front() == '.') {
+        if (host.size() > pattern.size() &&
+            ascii_lower_equal(host.substr(host.size() - pattern.size()), pattern)) {
+            return true;
+        }
+        return ascii_lower_equal(host, pattern.substr(1));
+    }
+    return ascii_lower_equal(host, pattern);
+}
+
+// urllib.parse.urlparse's scheme and netloc, for origins and referers.
+struct UrlParts {
+    std::string_view scheme;
+    std::string_view netloc;
+};
+
+UrlParts split_url(std::string_view url)
+{
+    UrlParts out;
+    size_t colon = url.find(':');
+    if (colon == std::string_view::npos || colon == 0) return out;
+    std::string_view scheme = url.substr(0, colon);
+    for (size_t i = 0; i < scheme.size(); i++) {
+        char c = scheme[i];
+        bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+        bool other = (c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.';
+        if (!(alpha || (i > 0 && other))) return out;
+    }
+    out.scheme = scheme;
+    std::string_view rest = url.substr(colon + 1);
+    if (rest.substr(0, 2) != "//") return out;
+    rest.remove_prefix(2);
+    out.netloc = rest.substr(0, rest.find_first_of("/?#"));
+    return out;
+}
+
+// Header values echoed in a reason are cut, so a reason stays short.
+std::string echo(std::string_view value)
+{
+    constexpr size_t kMax = 200;
+    if (value.size() <= kMax) return std::string(value);
+    return std::string(value.substr(0, kMax)) + "...";
+}
+
+bool origin_verified(const Settings &s, const CsrfRequest &r)
+{
+    if (!r.host.empty()) {
+        std::string good = r.secure ? "https://" : "http://";
+        good += r.host;
+        if (r.origin == good) return true;
+    }
+    for (const std::string &o : s.csrf_origins.exact) {
+        if (r.origin == o) return true;
+    }
+    UrlParts parts = split_url(r.origin);
+    for (const auto &[scheme, host] : s.csrf_origins.subdomains) {
+        if (parts.scheme == scheme && is_same_domain(parts.netloc, host)) return true;
+    }
+    return false;
+}
+
+std::string referer_failure(const Settings &s, const CsrfRequest &r)
+{
+    if (r.referer.empty()) return "Referer checking failed - no Referer.";
+    UrlParts parts = split_url(r.referer);
+    if (parts.scheme.empty() || parts.netloc.empty()) return "Referer checking failed - Referer is malformed.";
+    if (parts.scheme != "https") return "Referer checking failed - Referer is insecure while host is secure.";
+    for (const std::string &host : s.csrf_origins.hosts) {
+        if (is_same_domain(parts.netloc, host)) return {};
+    }
+    // The cookie domain when one is set (with the request's port unless it
+    // is 443 or 80), else the request's own host and port.
+    std::string good;
+    if (!s.cookie_domain.empty()) {
+        good = s.cookie_domain;
+        size_t colon = r.host.rfind(':');
+        if (colon != std::string_view::npos && r.host.find(']', colon) == std::string_view::npos) {
+            std::string_view port = r.host.substr(colon + 1);
+            if (port != "443" && port != "80") good += ":" + std::string(port);
+        }
+    } else {
+        good.assign(r.host);
+    }
+    if (!good.empty() && is_same_domain(parts.netloc, good)) return {};
+    return "Referer checking failed - " + echo(r.referer) + " does not match any trusted origins.";
+}
+
+}  // namespace
+
+std::string csrf_token(std::string_view key, std::string_view sid)
+{
+    if (key.empty() || sid.empty()) return {};
+    std::string nonce = random_hex(kCsrfNonceBytes);
+    if (nonce.empty()) return {};
+    std::string mac = csrf_mac_hex(key, sid, nonce);
+    if (mac.empty()) return {};
+    return nonce + mac;
+}
+
+bool csrf_token_bound(std::string_view key, std::string_view sid, std::string_view token)
+{
+    // The length is no secret: every token has it.
+    if (key.empty() || sid.empty() || token.size() != 2 * (kCsrfNonceBytes + kCsrfMacBytes)) return false;
+    std::string_view nonce = token.substr(0, 2 * kCsrfNonceBytes);
+    std::string expected(nonce);
+    std::string mac = csrf_mac_hex(key, sid, nonce);
+    if (mac.empty()) return false;
+    expected += mac;
+    return constant_time_equal(expected, token);
+}
+
+bool parse_trusted_origins(std::string_view spec, CsrfOrigins &out, std::string &error)
+{
+    out = CsrfOrigins{};
+    while (!spec.empty()) {
+        size_t sp = spec.find(' ');
+        std::string_view origin = spec.substr(0, sp);
+        spec = sp == std::string_view::npos ? std::string_view() : spec.substr(sp + 1);
+        if (origin.empty()) continue;
+        UrlParts parts = split_url(origin);
+        std::string_view netloc = parts.netloc;
+        size_t star = origin.find('*');
+        bool wildcard = star != std::string_view::npos;
+        if (parts.scheme.empty() || netloc.empty() || origin.size() != parts.scheme.size() + 3 + netloc.size() ||
+            (wildcard && (netloc.substr(0, 2) != "*." || netloc.find('*', 1) != std::string_view::npos))) {
+            error = "\"" + std::string(origin) +
+                    "\" is not an origin: scheme://host[:port], \"*.\" allowed at the start of the host "
+                    "(https://app.example.com, https://*.example.com)";
+            return false;
+        }
+        if (wildcard) {
+            out.subdomains.emplace_back(std::string(parts.scheme), std::string(netloc.substr(1)));
+            out.hosts.emplace_back(netloc.substr(1));
+        } else {
+            out.exact.emplace_back(origin);
+            out.hosts.emplace_back(netloc);
+        }
+    }
+    return true;
+}
+
+std::string csrf_failure(const Settings &s, const CsrfRequest &r)
+{
+    if (!s.csrf || !is_unsafe_method(r.method)) return {};
+    if (!r.origin.empty()) {
+        if (!origin_verified(s, r)) {
+            return "Origin checking failed - " + echo(r.origin) + " does not match any trusted origins.";
+        }
+    } else if (r.secure) {
+        std::string why = referer_failure(s, r);
+        if (!why.empty()) return why;
+    }
+    bool have_cookie = false, echoed = false;
+    find_cookie(r.cookie, kCsrfCookie, [&](std::string_view v) {
+        if (v.empty()) return false;
+        have_cookie = true;
+        // Any csrftoken cookie the client holds (a sibling domain may have
+        // added one); no early exit.
+        echoed = constant_time_equal(v, r.csrf_header) || echoed;
+        return false;
+    });
+    if (!have_cookie) return "CSRF cookie not set.";
+    if (r.csrf_header.empty()) return "CSRF token missing.";
+    bool bound = csrf_token_bound(s.csrf_key, r.sid, r.csrf_header);
+    if (!(echoed & bound)) return "CSRF token incorrect.";
+    return {};
+}
+
+std::string csrf_error_body(std::string_view reason)
+{
+    return "{\"detail\": " + json_string("CSRF Failed: " + std::string(reason)) + "}";
+}
+
+bool csrf_passes(Call &call, std::string_view sid)
 {
     const Request &req = call.request();
-    if (!is_unsafe_method(req.method)) return true;
-    switch (check_csrf(call.settings(), req.cookie, req.csrf_header)) {
-    case CsrfCheck::Ok: return true;
-    case CsrfCheck::Missing:
-        call.log(RESTAUTH_LOG_INFO, "CSRF token missing on a cookie-authenticated request");
-        call.respond(403, R"({"detail": "CSRF Failed: CSRF token missing."})");
-        return false;
-    case CsrfCheck::Incorrect:
-        call.log(RESTAUTH_LOG_INFO, "CSRF token incorrect on a cookie-authenticated request");
-        call.respond(403, R"({"detail": "CSRF Failed: CSRF token incorrect."})");
-        return false;
-    }
+    CsrfRequest r;
+    r.method = req.method;
+    r.cookie = req.cookie;
+    r.csrf_header = req.csrf_header;
+    r.host = req.host;
+    r.origin = req.origin;
+    r.referer = req.referer;
+    r.secure = req.secure;
+    r.sid = sid;
+    std::string why = csrf_failure(call.settings(), r);
+    if (why.empty()) return true;
+    call.log(RESTAUTH_LOG_INFO, "CSRF check failed on a cookie-authenticated request: " + why);
+    call.respond(403, csrf_error_body(why));
     return false;
 }
 
@@ -322,6 +540,9 @@ void clear_token_cookies(Call &call)
     if (!s.cookie_refresh.empty()) {
         call.add_header("Set-Cookie",
                         clearing_cookie(s, s.cookie_refresh, s.cookie_refresh_path, s.cookie_httponly));
+    }
+    if (s.csrf && (!s.cookie_access.empty() || !s.cookie_refresh.empty())) {
+        call.add_header("Set-Cookie", clearing_cookie(s, kCsrfCookie, "/", false));
     }
 }
 

@@ -17,6 +17,7 @@ struct TokenPair {
     std::string access;
     std::string refresh;
     std::string refresh_jti;
+    std::string sid;  // the session both belong to (binds the CSRF cookie)
     int64_t access_exp = 0;
     int64_t refresh_exp = 0;
 };
@@ -66,19 +67,56 @@ TokenCheck check_token(Call &call, std::string_view token, std::string_view expe
 std::string cookie_value(std::string_view cookie_header, std::string_view name);
 
 // Set-Cookie headers for configured cookies; HttpOnly mode is the caller's.
+// The csrftoken cookie, when CSRF is on, is made for pair.sid; clearing
+// clears it too.
 void set_token_cookies(Call &call, const TokenPair &pair);
 void clear_token_cookies(Call &call);
 
-// Double-submit CSRF protection for cookie-authenticated unsafe requests:
-// a readable "csrftoken" cookie set with the token cookies, echoed by the
-// client in X-CSRFToken.
+// CSRF protection for cookie-authenticated unsafe requests, as Django's
+// CsrfViewMiddleware with DRF's answer, and the token bound to the session:
+//   1. Origin, when sent, must be the request's own (scheme://Host) or a
+//      trusted one (restauth_csrf_trusted_origins); without Origin, a
+//      request over TLS needs a Referer of a trusted host or of its own.
+//   2. The readable "csrftoken" cookie, set with the token cookies, must be
+//      echoed in X-CSRFToken, and the token must have been made for the
+//      session (sid) of the token that authenticates the request:
+//      hex(nonce) + hex(HMAC-SHA256(csrf_key, sid "\n" hex(nonce))[:16]),
+//      64 characters like Django's.  A cookie planted from a sibling domain,
+//      or taken from another session, does not pass.
 constexpr const char *kCsrfCookie = "csrftoken";
-enum class CsrfCheck { Ok, Missing, Incorrect };
+constexpr const char *kCsrfKeyLabel = "restauth csrf";
 bool is_unsafe_method(std::string_view method);
-CsrfCheck check_csrf(const Settings &settings, std::string_view cookie_header, std::string_view csrf_header);
-// Answers 403 and returns false when an unsafe request authenticated by a
-// cookie fails the CSRF check.
-bool csrf_passes(Call &call);
+
+// A fresh token for the session ("" when key or sid is empty or the CSPRNG
+// fails), and whether token was made for sid under key (constant time).
+std::string csrf_token(std::string_view key, std::string_view sid);
+bool csrf_token_bound(std::string_view key, std::string_view sid, std::string_view token);
+
+// restauth_csrf_trusted_origins: space-separated origins with a scheme
+// ("https://app.example.com", "https://*.example.com"); false with a
+// message for an entry without "scheme://" or with "*" anywhere but at the
+// start of the host.
+bool parse_trusted_origins(std::string_view spec, CsrfOrigins &out, std::string &error);
+
+struct CsrfRequest {
+    std::string_view method;
+    std::string_view cookie;       // the Cookie header(s)
+    std::string_view csrf_header;  // X-CSRFToken
+    std::string_view host;         // Host header, with its port
+    std::string_view origin;
+    std::string_view referer;
+    bool secure = false;           // over TLS
+    std::string_view sid;          // of the authenticating token
+};
+// "" when the request passes (or needs no check: safe method, restauth_csrf
+// off), else Django's reason ("CSRF token incorrect.", "Origin checking
+// failed - ... does not match any trusted origins.", ...).
+std::string csrf_failure(const Settings &settings, const CsrfRequest &request);
+// {"detail": "CSRF Failed: <reason>"}
+std::string csrf_error_body(std::string_view reason);
+// For an API request authenticated by a cookie whose token names `sid`:
+// answers 403 and returns false when csrf_failure finds a reason.
+bool csrf_passes(Call &call, std::string_view sid);
 
 // JSON body of a login/registration/refresh answer ({"access", "refresh", ...}).
 // In HttpOnly refresh-cookie mode login/ sends "refresh": "" (as

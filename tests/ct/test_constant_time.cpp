@@ -17,6 +17,7 @@
 #include <valgrind/valgrind.h>
 
 #include "crypto.h"
+#include "tokens.h"
 
 namespace {
 
@@ -38,6 +39,17 @@ bool secret_compare(std::string a, std::string b)
     VALGRIND_MAKE_MEM_UNDEFINED(a.data(), a.size());
     VALGRIND_MAKE_MEM_UNDEFINED(b.data(), b.size());
     bool r = restauth::constant_time_equal(a, b);
+    VALGRIND_MAKE_MEM_DEFINED(&r, sizeof r);
+    return r;
+}
+
+// csrf_token_bound with the presented MAC half secret: the expected MAC,
+// computed under the server's key, must be compared without a branch on
+// either.  The nonce half and the length are public.
+bool secret_csrf_check(const std::string &key, const std::string &sid, std::string token)
+{
+    if (token.size() > 32) VALGRIND_MAKE_MEM_UNDEFINED(token.data() + 32, token.size() - 32);
+    bool r = restauth::csrf_token_bound(key, sid, token);
     VALGRIND_MAKE_MEM_DEFINED(&r, sizeof r);
     return r;
 }
@@ -66,6 +78,14 @@ int main()
     }
     expect(secret_compare("", ""), true, "both empty", 0, 0);
     expect(secret_compare("", "x"), false, "one empty", 0, 1);
+
+    const std::string key(32, 'K');
+    std::string token = restauth::csrf_token(key, "s1");
+    std::string wrong = token;
+    wrong[40] = wrong[40] == '0' ? '1' : '0';
+    expect(secret_csrf_check(key, "s1", token), true, "csrf token of the session", 64, 64);
+    expect(secret_csrf_check(key, "s1", wrong), false, "csrf token with another MAC", 64, 64);
+    expect(secret_csrf_check(key, "s2", token), false, "csrf token of another session", 64, 64);
 
     std::printf("constant_time_equal: %d checks, %d failed\n", checks, failures);
     // memcheck's own reports (a branch on secret bytes) make valgrind exit

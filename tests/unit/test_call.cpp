@@ -34,6 +34,8 @@ extern "C" {
 
 #include "crypto.h"  // sha256_hex, for rate-limit key names
 #include "lua_scripts.h"  // the scripts' texts, to tell EVALs apart
+#include "crypto.h"    // hmac_sha256: the CSRF key, derived independently
+#include "tokens.h"    // csrf_token_bound
 #include "password.h"  // make_password_hash / check_password, for fixtures only
 #include "restauth.h"
 
@@ -283,6 +285,10 @@ struct Req {
     std::string body;
     std::string accept;
     int accept_count = -1;  // -1: 1 when accept is set, else 0
+    std::string host;       // Host, Origin, Referer, TLS: the CSRF origin check
+    std::string origin;
+    std::string referer;
+    bool secure = false;
     int64_t now = kNow;
 };
 
@@ -351,6 +357,10 @@ public:
         req.body = S(r.body);
         req.accept = S(r.accept);
         req.accept_count = r.accept_count >= 0 ? r.accept_count : (r.accept.empty() ? 0 : 1);
+        req.host = S(r.host);
+        req.origin = S(r.origin);
+        req.referer = S(r.referer);
+        req.secure = r.secure ? 1 : 0;
         req.now = r.now;
         call_ = restauth_call_create(api, &req);
         if (call_ == nullptr) fail_msg("restauth_call_create returned NULL");
@@ -606,7 +616,17 @@ struct Session {
     std::string refresh;
     std::string sid;
     std::string refresh_jti;
+    std::string csrf;  // the csrftoken cookie, when one was set
 };
+
+// The value of the cookie `name` among Set-Cookie headers ("" when absent).
+std::string set_cookie_value(const std::vector<std::string> &set_cookies, const std::string &name)
+{
+    for (const std::string &c : set_cookies) {
+        if (c.compare(0, name.size() + 1, name + "=") == 0) return c.substr(name.size() + 1, c.find(';') - name.size() - 1);
+    }
+    return {};
+}
 
 Session login_alice(const restauth_api_t *api, int64_t now = kNow)
 {
@@ -628,6 +648,7 @@ Session login_alice(const restauth_api_t *api, int64_t now = kNow)
     s.refresh = json_str(body.get(), "refresh");
     s.sid = start.at(10);
     s.refresh_jti = start.at(14);
+    s.csrf = set_cookie_value(f.headers("Set-Cookie"), "csrftoken");
     return s;
 }
 
@@ -1930,12 +1951,23 @@ void test_user_access_cookie_ignored_when_not_configured(void **)
     EXPECT_401(f, R"({"detail": "Authentication credentials were not provided."})");
 }
 
-// ---- CSRF double-submit for cookie-authenticated unsafe requests ----------------------
+// ---- CSRF for cookie-authenticated unsafe requests: tokens bound to the session ------
 
 void with_csrf_cookies(restauth_settings_t &s)
 {
     with_cookies(s);
     s.csrf = 1;
+}
+
+// The CSRF key the API derives from the signing key (KeySet::derived_secret).
+std::string csrf_key_of_test_keys()
+{
+    return restauth::hmac_sha256(restauth::hmac_sha256(kSecret, "restauth derived secrets"), "restauth csrf");
+}
+
+bool csrf_bound(const std::string &sid, const std::string &token)
+{
+    return restauth::csrf_token_bound(csrf_key_of_test_keys(), sid, token);
 }
 
 void test_login_with_csrf_sets_a_readable_csrf_cookie(void **)
@@ -1947,6 +1979,7 @@ void test_login_with_csrf_sets_a_readable_csrf_cookie(void **)
     STEP(f, RESTAUTH_NEED_JOB);
     f.run_job();
     STEP(f, RESTAUTH_NEED_REDIS);
+    std::string sid = f.command(0).at(10);
     REPLY_EVAL(f, 0, "start_session", r_int(1));
     STEP(f, RESTAUTH_DONE);
     assert_int_equal(f.status(), 200);
@@ -1954,51 +1987,130 @@ void test_login_with_csrf_sets_a_readable_csrf_cookie(void **)
     assert_int_equal(cookies.size(), 3);
     const std::string &csrf = cookies[2];
     assert_true(csrf.compare(0, 10, "csrftoken=") == 0);
-    assert_int_equal(csrf.find(';') - 10, 32);
+    assert_int_equal(csrf.find(';') - 10, 64);
     assert_false(contains(csrf, "HttpOnly"));  // the client must read it
+    std::string token = set_cookie_value(cookies, "csrftoken");
+    assert_true(csrf_bound(sid, token));       // made for this session
+    assert_false(csrf_bound(sid + "0", token));
 }
 
-void test_cookie_auth_unsafe_method_needs_csrf_header(void **)
+// A cookie-authenticated PATCH user/ of session s.
+Req cookie_patch(const Session &s, const std::string &csrf_cookie, const std::string &csrf_header)
 {
-    auto api = make_api(with_csrf_cookies);
-    Session s = login_alice(api.get());
-    const std::string jar = "csrftoken=0123456789abcdef; auth=" + s.access;
+    Req r = request("PATCH", "user/");
+    r.content_type = "application/json";
+    r.body = R"({"first_name": "Al"})";
+    r.cookie = (csrf_cookie.empty() ? "" : "csrftoken=" + csrf_cookie + "; ") + "auth=" + s.access;
+    r.csrf_header = csrf_header;
+    r.host = "api.example.com";
+    r.origin = "http://api.example.com";
+    return r;
+}
 
-    Req missing = request("PATCH", "user/");
-    missing.content_type = "application/json";
-    missing.body = R"({"first_name": "Al"})";
-    missing.cookie = jar;
-    Flow f(api.get(), missing);
+void expect_csrf_refusal(const restauth_api_t *api, const Req &r, const char *reason)
+{
+    Flow f(api, r);
     STEP(f, RESTAUTH_DONE);  // refused before Redis
     assert_int_equal(f.status(), 403);
-    EXPECT_JSON(f.body(), R"({"detail": "CSRF Failed: CSRF token missing."})");
-
-    Req wrong = missing;
-    wrong.csrf_header = "fedcba9876543210";
-    Flow g(api.get(), wrong);
-    STEP(g, RESTAUTH_DONE);
-    assert_int_equal(g.status(), 403);
-    EXPECT_JSON(g.body(), R"({"detail": "CSRF Failed: CSRF token incorrect."})");
-
-    Req right = missing;
-    right.csrf_header = "0123456789abcdef";
-    Flow h(api.get(), right);
-    STEP(h, RESTAUTH_NEED_REDIS);
-    EXPECT_COMMAND(h.command(0), {"HGETALL", "restauth:user:7"});
-
-    Req safe = request("GET", "user/");  // safe methods need no header
-    safe.cookie = jar;
-    Flow i(api.get(), safe);
-    STEP(i, RESTAUTH_NEED_REDIS);
-
-    Req by_bearer = missing;  // nor does a Bearer header
-    by_bearer.cookie.clear();
-    by_bearer.authorization = "Bearer " + s.access;
-    Flow j(api.get(), by_bearer);
-    STEP(j, RESTAUTH_NEED_REDIS);
+    EXPECT_JSON(f.body(), std::string(R"({"detail": "CSRF Failed: )") + reason + "\"}");
+    assert_int_equal(f.headers("Set-Cookie").size(), 0);
 }
 
-void test_refresh_by_cookie_needs_csrf_header(void **)
+void expect_csrf_pass(const restauth_api_t *api, const Req &r)
+{
+    Flow f(api, r);
+    STEP(f, RESTAUTH_NEED_REDIS);
+    EXPECT_COMMAND(f.command(0), {"HGETALL", "restauth:user:7"});
+}
+
+void test_cookie_auth_unsafe_method_needs_a_token_of_its_session(void **)
+{
+    auto api = make_api(with_csrf_cookies);
+    Session victim = login_alice(api.get());
+    Session attacker = login_alice(api.get());  // another session, whose token the attacker knows
+    assert_true(victim.sid != attacker.sid);
+
+    expect_csrf_pass(api.get(), cookie_patch(victim, victim.csrf, victim.csrf));
+    expect_csrf_refusal(api.get(), cookie_patch(victim, victim.csrf, ""), "CSRF token missing.");
+    expect_csrf_refusal(api.get(), cookie_patch(victim, "", victim.csrf), "CSRF cookie not set.");
+    // A pair planted from a sibling domain: it agrees with itself, but was
+    // made for the attacker's session.
+    expect_csrf_refusal(api.get(), cookie_patch(victim, attacker.csrf, attacker.csrf), "CSRF token incorrect.");
+    // An unbound token, as issued before.
+    expect_csrf_refusal(api.get(), cookie_patch(victim, "0123456789abcdef", "0123456789abcdef"),
+                        "CSRF token incorrect.");
+    expect_csrf_refusal(api.get(), cookie_patch(victim, victim.csrf, attacker.csrf), "CSRF token incorrect.");
+
+    // The origin check: another origin, even with the right token.
+    Req evil = cookie_patch(victim, victim.csrf, victim.csrf);
+    evil.origin = "https://evil.example";
+    expect_csrf_refusal(api.get(), evil,
+                        "Origin checking failed - https://evil.example does not match any trusted origins.");
+    Req tls = cookie_patch(victim, victim.csrf, victim.csrf);  // over TLS without Origin: Referer
+    tls.origin.clear();
+    tls.secure = true;
+    expect_csrf_refusal(api.get(), tls, "Referer checking failed - no Referer.");
+    tls.referer = "https://api.example.com/settings";
+    expect_csrf_pass(api.get(), tls);
+
+    Req safe = request("GET", "user/");  // safe methods need no header
+    safe.cookie = "auth=" + victim.access;
+    safe.origin = "https://evil.example";
+    expect_csrf_pass(api.get(), safe);
+
+    Req by_bearer = cookie_patch(victim, attacker.csrf, "");  // nor does a Bearer header
+    by_bearer.authorization = "Bearer " + victim.access;
+    by_bearer.origin = "https://evil.example";
+    expect_csrf_pass(api.get(), by_bearer);
+}
+
+void test_csrf_trusted_origins(void **)
+{
+    auto api = make_api([](restauth_settings_t &st) {
+        with_csrf_cookies(st);
+        st.csrf_trusted_origins = S("https://app.example.com https://*.example.org");
+    });
+    Session s = login_alice(api.get());
+    for (const char *good : {"https://app.example.com", "https://x.example.org", "http://api.example.com"}) {
+        Req r = cookie_patch(s, s.csrf, s.csrf);
+        r.origin = good;
+        expect_csrf_pass(api.get(), r);
+    }
+    Req r = cookie_patch(s, s.csrf, s.csrf);
+    r.origin = "http://x.example.org";
+    expect_csrf_refusal(api.get(), r,
+                        "Origin checking failed - http://x.example.org does not match any trusted origins.");
+
+    restauth_settings_t bad = default_settings();
+    bad.csrf_trusted_origins = S("app.example.com");
+    char err[256] = "";
+    assert_null(restauth_api_create(&bad, g_keys, err, sizeof(err)));
+    assert_true(contains(err, "restauth_csrf_trusted_origins"));
+}
+
+void test_csrf_secret(void **)
+{
+    // restauth_csrf_secret replaces the key derived from the signing key.
+    auto own = make_api([](restauth_settings_t &st) {
+        with_csrf_cookies(st);
+        st.csrf_secret = S("an operator's csrf secret, 32 bytes or more");
+    });
+    auto derived = make_api(with_csrf_cookies);
+    Session s = login_alice(own.get());
+    assert_false(csrf_bound(s.sid, s.csrf));
+    assert_true(restauth::csrf_token_bound(
+        restauth::hmac_sha256("an operator's csrf secret, 32 bytes or more", "restauth csrf"), s.sid, s.csrf));
+    expect_csrf_pass(own.get(), cookie_patch(s, s.csrf, s.csrf));
+    expect_csrf_refusal(derived.get(), cookie_patch(s, s.csrf, s.csrf), "CSRF token incorrect.");
+
+    restauth_settings_t short_secret = default_settings();
+    short_secret.csrf_secret = S("too short");
+    char err[256] = "";
+    assert_null(restauth_api_create(&short_secret, g_keys, err, sizeof(err)));
+    assert_true(contains(err, "restauth_csrf_secret"));
+}
+
+void test_refresh_by_cookie_needs_a_token_of_its_session(void **)
 {
     auto api = make_api(with_csrf_cookies);
     auto visible = make_api([](restauth_settings_t &st) {
@@ -2006,19 +2118,66 @@ void test_refresh_by_cookie_needs_csrf_header(void **)
         st.cookie_httponly = 0;
     });
     Session v = login_alice(visible.get());
+    Session other = login_alice(visible.get());
     Req r = post("token/refresh/", "{}");
-    r.cookie = "csrftoken=0123456789abcdef; refresh-auth=" + v.refresh;
+    r.cookie = "csrftoken=" + v.csrf + "; refresh-auth=" + v.refresh;
     Flow f(api.get(), r);
     STEP(f, RESTAUTH_DONE);
     assert_int_equal(f.status(), 403);
     EXPECT_JSON(f.body(), R"({"detail": "CSRF Failed: CSRF token missing."})");
 
-    r.csrf_header = "0123456789abcdef";
+    Req planted = r;
+    planted.cookie = "csrftoken=" + other.csrf + "; refresh-auth=" + v.refresh;
+    planted.csrf_header = other.csrf;
+    Flow p(api.get(), planted);
+    STEP(p, RESTAUTH_DONE);
+    assert_int_equal(p.status(), 403);
+    EXPECT_JSON(p.body(), R"({"detail": "CSRF Failed: CSRF token incorrect."})");
+
+    r.csrf_header = v.csrf;
     Flow g(api.get(), r);
-    STEP(g, RESTAUTH_NEED_REDIS);
+    refresh_until_rotation(g);
+    REPLY_EVAL(g, 0, "rotate_session", r_rotated(1, alice()));
+    STEP(g, RESTAUTH_DONE);
+    assert_int_equal(g.status(), 200);
+    // The session is the same, so is the binding: a fresh token for it.
+    std::string reissued = set_cookie_value(g.headers("Set-Cookie"), "csrftoken");
+    assert_true(csrf_bound(v.sid, reissued));
 
     Flow in_body(api.get(), refresh_req(v.refresh));  // a token in the body is not ambient
     STEP(in_body, RESTAUTH_NEED_REDIS);
+}
+
+void test_logout_by_cookie_csrf(void **)
+{
+    auto api = make_api(with_csrf_cookies);
+    auto visible = make_api([](restauth_settings_t &st) {
+        with_csrf_cookies(st);
+        st.cookie_httponly = 0;
+    });
+    Session v = login_alice(visible.get());
+    Session other = login_alice(visible.get());
+    Req r = post("logout/", "{}");
+    r.cookie = "csrftoken=" + other.csrf + "; refresh-auth=" + v.refresh;
+    r.csrf_header = other.csrf;
+    Flow f(api.get(), r);
+    STEP(f, RESTAUTH_DONE);
+    assert_int_equal(f.status(), 403);
+    EXPECT_JSON(f.body(), R"({"detail": "CSRF Failed: CSRF token incorrect."})");
+    // A refused logout leaves the cookies alone: no site can log a user out.
+    assert_int_equal(f.headers("Set-Cookie").size(), 0);
+
+    r.cookie = "csrftoken=" + v.csrf + "; refresh-auth=" + v.refresh;
+    r.csrf_header = v.csrf;
+    Flow g(api.get(), r);
+    STEP(g, RESTAUTH_NEED_REDIS);
+    REPLY_EVAL(g, 0, "end_session", r_int(1));
+    STEP(g, RESTAUTH_DONE);
+    assert_int_equal(g.status(), 200);
+    auto cleared = g.headers("Set-Cookie");
+    assert_int_equal(cleared.size(), 3);  // access, refresh and csrftoken
+    assert_true(cleared[2].compare(0, 13, "csrftoken=\"\";") == 0);
+    assert_true(contains(cleared[2], "Max-Age=0"));
 }
 
 // ============================================================================
@@ -2395,8 +2554,11 @@ int main()
         cmocka_unit_test(test_user_access_cookie_authenticates_and_header_wins),
         cmocka_unit_test(test_user_access_cookie_ignored_when_not_configured),
         cmocka_unit_test(test_login_with_csrf_sets_a_readable_csrf_cookie),
-        cmocka_unit_test(test_cookie_auth_unsafe_method_needs_csrf_header),
-        cmocka_unit_test(test_refresh_by_cookie_needs_csrf_header),
+        cmocka_unit_test(test_cookie_auth_unsafe_method_needs_a_token_of_its_session),
+        cmocka_unit_test(test_csrf_trusted_origins),
+        cmocka_unit_test(test_csrf_secret),
+        cmocka_unit_test(test_refresh_by_cookie_needs_a_token_of_its_session),
+        cmocka_unit_test(test_logout_by_cookie_csrf),
         // token/refresh/
         cmocka_unit_test(test_refresh_rotates_the_session),
         cmocka_unit_test(test_refresh_of_revoked_session_is_blacklisted),

@@ -26,9 +26,11 @@ extern "C" {
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "crypto.h"
 #include "jwt.h"
 #include "protect.h"
 #include "restauth.h"
+#include "tokens.h"
 
 namespace {
 
@@ -140,7 +142,12 @@ struct Creds {
     std::string authorization;
     std::string cookie;
     std::string csrf_header;
+    std::string host;
+    std::string origin;
+    std::string referer;
+    bool secure = false;
     int64_t now = kNow;
+    std::string *reason = nullptr;  // receives the reason of a refusal
 };
 
 Creds bearer(const std::string &tok)
@@ -193,9 +200,17 @@ restauth_token_status_t verify(const restauth_api_t *api, const Creds &c, Identi
     cred.authorization = S(c.authorization);
     cred.cookie = S(c.cookie);
     cred.csrf_header = S(c.csrf_header);
+    cred.host = S(c.host);
+    cred.origin = S(c.origin);
+    cred.referer = S(c.referer);
+    cred.secure = c.secure ? 1 : 0;
     cred.now = c.now;
+    char reason[512] = "";
+    cred.reason = reason;
+    cred.reason_size = sizeof(reason);
     id.reset();
     restauth_token_status_t st = restauth_protect_verify(api, &cred, id.out());
+    if (c.reason) *c.reason = reason;
     if ((st == RESTAUTH_TOKEN_OK) != (id.get() != nullptr)) {
         fail_msg("status %d but identity %p: an identity must come with OK and only with OK", int(st),
                  static_cast<void *>(id.get()));
@@ -467,33 +482,94 @@ void test_issuer_and_audience_not_checked_when_unset(void **)
                   "foreign iss/aud");
 }
 
+// A CSRF token of session sid under the key the API derives from kSecret.
+std::string csrf_for(const std::string &sid)
+{
+    std::string key = restauth::hmac_sha256(restauth::hmac_sha256(kSecret, "restauth derived secrets"), "restauth csrf");
+    return restauth::csrf_token(key, sid);
+}
+
 void test_csrf_needed_for_unsafe_methods_on_cookie_auth(void **)
 {
     auto api = make_api([](restauth_settings_t &s) {
         with_access_cookie(s);
         s.csrf = 1;
+        s.csrf_trusted_origins = S("https://*.example.org");
     });
-    const std::string jar = "csrftoken=c5f0e1d2; auth=" + token();
+    const std::string good = csrf_for("s1");     // the token's session
+    const std::string planted = csrf_for("s2");  // another session's
+    const std::string jar = "csrftoken=" + good + "; auth=" + token();
     Creds c = cookie(jar);
+    c.host = "api.example.com";
     for (const char *safe : {"GET", "HEAD", "OPTIONS"}) {
         c.method = safe;
         EXPECT_STATUS(verify(api.get(), c), RESTAUTH_TOKEN_OK, safe);
     }
+    std::string reason;
+    c.reason = &reason;
     c.method = "POST";
     EXPECT_STATUS(verify(api.get(), c), RESTAUTH_TOKEN_CSRF_FAILED, "POST without X-CSRFToken");
+    assert_string_equal(reason.c_str(), "CSRF token missing.");
     c.csrf_header = "wrong";
     EXPECT_STATUS(verify(api.get(), c), RESTAUTH_TOKEN_CSRF_FAILED, "POST with a wrong X-CSRFToken");
-    c.csrf_header = "c5f0e1d2";
-    EXPECT_STATUS(verify(api.get(), c), RESTAUTH_TOKEN_OK, "POST with the matching X-CSRFToken");
+    assert_string_equal(reason.c_str(), "CSRF token incorrect.");
+    c.csrf_header = good;
+    EXPECT_STATUS(verify(api.get(), c), RESTAUTH_TOKEN_OK, "POST with the session's X-CSRFToken");
+
+    Creds p = cookie("csrftoken=" + planted + "; auth=" + token());
+    p.method = "POST";
+    p.csrf_header = planted;
+    p.reason = &reason;
+    EXPECT_STATUS(verify(api.get(), p), RESTAUTH_TOKEN_CSRF_FAILED, "POST with a pair of another session");
+    assert_string_equal(reason.c_str(), "CSRF token incorrect.");
+    Creds unbound = cookie("csrftoken=c5f0e1d2; auth=" + token());
+    unbound.method = "POST";
+    unbound.csrf_header = "c5f0e1d2";
+    EXPECT_STATUS(verify(api.get(), unbound), RESTAUTH_TOKEN_CSRF_FAILED, "POST with an unbound pair");
+
     Creds no_csrf_cookie = cookie("auth=" + token());
     no_csrf_cookie.method = "DELETE";
-    no_csrf_cookie.csrf_header = "c5f0e1d2";
+    no_csrf_cookie.csrf_header = good;
+    no_csrf_cookie.reason = &reason;
     EXPECT_STATUS(verify(api.get(), no_csrf_cookie), RESTAUTH_TOKEN_CSRF_FAILED, "DELETE without the csrftoken cookie");
+    assert_string_equal(reason.c_str(), "CSRF cookie not set.");
+
+    // The origin: the request's own, a trusted one, else refused.
+    c.origin = "http://api.example.com";
+    EXPECT_STATUS(verify(api.get(), c), RESTAUTH_TOKEN_OK, "POST from its own origin");
+    c.origin = "https://app.example.org";
+    EXPECT_STATUS(verify(api.get(), c), RESTAUTH_TOKEN_OK, "POST from a trusted origin");
+    c.origin = "https://evil.example";
+    EXPECT_STATUS(verify(api.get(), c), RESTAUTH_TOKEN_CSRF_FAILED, "POST from another origin");
+    assert_string_equal(reason.c_str(),
+                        "Origin checking failed - https://evil.example does not match any trusted origins.");
+    c.origin.clear();
+    c.secure = true;
+    EXPECT_STATUS(verify(api.get(), c), RESTAUTH_TOKEN_CSRF_FAILED, "POST over TLS without Origin or Referer");
+    assert_string_equal(reason.c_str(), "Referer checking failed - no Referer.");
+    c.referer = "https://api.example.com/page";
+    EXPECT_STATUS(verify(api.get(), c), RESTAUTH_TOKEN_OK, "POST over TLS with its own Referer");
 
     // A Bearer header is not sent by browsers on their own: no CSRF check.
     Creds b = bearer(token());
     b.method = "POST";
+    b.origin = "https://evil.example";
+    b.cookie = "csrftoken=" + planted;
     EXPECT_STATUS(verify(api.get(), b), RESTAUTH_TOKEN_OK, "POST with Bearer");
+}
+
+void test_csrf_error_body(void **)
+{
+    const char *reason = "Origin checking failed - https://\"evil\" does not match any trusted origins.";
+    std::string want = R"({"detail": "CSRF Failed: Origin checking failed - https://\"evil\" does not match any trusted origins."})";
+    size_t n = restauth_csrf_error_body(reason, nullptr, 0);
+    assert_int_equal(n, want.size());
+    std::string buf(n + 1, 'x');
+    assert_int_equal(restauth_csrf_error_body(reason, buf.data(), buf.size()), n);
+    assert_string_equal(buf.c_str(), want.c_str());
+    char small[8];
+    assert_int_equal(restauth_csrf_error_body(reason, small, sizeof(small)), n);
+    assert_int_equal(std::strlen(small), 7);  // cut, NUL-terminated
 }
 
 void test_csrf_not_checked_when_off(void **)
@@ -887,6 +963,7 @@ int main()
         cmocka_unit_test(test_audience_enforced_when_set),
         cmocka_unit_test(test_issuer_and_audience_not_checked_when_unset),
         cmocka_unit_test(test_csrf_needed_for_unsafe_methods_on_cookie_auth),
+        cmocka_unit_test(test_csrf_error_body),
         cmocka_unit_test(test_csrf_not_checked_when_off),
         // restauth_identity_claim
         cmocka_unit_test(test_claim_string),
