@@ -147,6 +147,7 @@ test-scripts:
 
 test-integration: module
 	timeout 300 tests/integration/redis_recovery.sh
+	timeout 300 tests/integration/slow_reply.sh
 	timeout 300 tests/integration/nonblocking.sh
 	timeout 300 tests/integration/registration_race.sh
 	timeout 300 tests/integration/refresh_race.sh
