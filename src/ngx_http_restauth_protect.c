@@ -716,8 +716,8 @@ ngx_http_restauth_session_late(ngx_event_t *ev)
     pctx = check->pctx;
 
     ngx_log_error(NGX_LOG_ERR, ev->log, 0,
-                  "restauth: redis did not answer the session check within "
-                  "restauth_redis_timeout");
+                  "restauth: redis did not answer within "
+                  "restauth_redis_timeout (session check)");
 
     check->request = NULL;
     pctx->check = NULL;

@@ -1368,11 +1368,14 @@ void test_list_sessions_sorts_a_legacy_set(void **)
     put_legacy_session(7, "s1", "j1", kNow - 5);
     put_legacy_session(7, "s2", "j2", kNow - 9);
     R("SADD", K.user_sessions(7), "expired");
+    put_hash(K.session("s0"), {{"user_id", "7"}, {"jti", "j0"}});  // no `created`: the oldest, still indexed
+    R("SADD", K.user_sessions(7), "s0");
     RedisValue v = EVAL(restauth::lua::list_sessions, {K.user_sessions(7)}, {kPrefix, "100"});
-    assert_int_equal(v.elements.size(), 2);
-    assert_string_equal(v.elements[0].elements.at(1).str.c_str(), "s2");
-    assert_string_equal(v.elements[1].elements.at(1).str.c_str(), "s1");
-    EXPECT_MEMBERS(K.user_sessions(7), {"s1", "s2"});
+    assert_int_equal(v.elements.size(), 3);
+    assert_string_equal(v.elements[0].elements.at(1).str.c_str(), "s0");
+    assert_string_equal(v.elements[1].elements.at(1).str.c_str(), "s2");
+    assert_string_equal(v.elements[2].elements.at(1).str.c_str(), "s1");
+    EXPECT_MEMBERS(K.user_sessions(7), {"s0", "s1", "s2"});
     EXPECT_GONE(unsorted(K.user_sessions(7)));
 }
 

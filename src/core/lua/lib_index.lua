@@ -31,12 +31,17 @@ local function index_unsorted(idx)
 end
 
 -- Moves up to INDEX_STEP members of idx:unsorted into the sorted set, scored
--- by their record's `created`; members whose record is gone are dropped.
+-- by their record's `created` (0, the oldest, when it has none); members
+-- whose record is gone are dropped.
 local function index_sort_some(idx, rec)
   local old = index_unsorted(idx)
   for _, m in ipairs(redis.call('SPOP', old, INDEX_STEP)) do
     local created = redis.call('HGET', rec .. m, 'created')
-    if created then redis.call('ZADD', idx, tonumber(created) or 0, m) end
+    if created then
+      redis.call('ZADD', idx, tonumber(created) or 0, m)
+    elseif redis.call('EXISTS', rec .. m) == 1 then
+      redis.call('ZADD', idx, 0, m)
+    end
   end
 end
 
