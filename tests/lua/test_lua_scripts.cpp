@@ -1376,6 +1376,7 @@ void test_list_sessions_sorts_a_legacy_set(void **)
     assert_string_equal(v.elements[1].elements.at(1).str.c_str(), "s2");
     assert_string_equal(v.elements[2].elements.at(1).str.c_str(), "s1");
     EXPECT_MEMBERS(K.user_sessions(7), {"s0", "s1", "s2"});
+    EXPECT_TTL(K.user_sessions(7), 86000, 86400);  // the old set's expiry carried over
     EXPECT_GONE(unsorted(K.user_sessions(7)));
 }
 

@@ -32,9 +32,12 @@ end
 
 -- Moves up to INDEX_STEP members of idx:unsorted into the sorted set, scored
 -- by their record's `created` (0, the oldest, when it has none); members
--- whose record is gone are dropped.
+-- whose record is gone are dropped.  A sorted set without an expiry takes
+-- the old set's
+-- (the refresh lifetime, for sessions).
 local function index_sort_some(idx, rec)
   local old = index_unsorted(idx)
+  local ttl = redis.call('PTTL', old)
   for _, m in ipairs(redis.call('SPOP', old, INDEX_STEP)) do
     local created = redis.call('HGET', rec .. m, 'created')
     if created then
@@ -43,6 +46,7 @@ local function index_sort_some(idx, rec)
       redis.call('ZADD', idx, 0, m)
     end
   end
+  if ttl > 0 and redis.call('PTTL', idx) == -1 then redis.call('PEXPIRE', idx, ttl) end
 end
 
 -- Removes member m from the index, sorted or not.
