@@ -33,8 +33,7 @@ end
 -- Moves up to INDEX_STEP members of idx:unsorted into the sorted set, scored
 -- by their record's `created` (0, the oldest, when it has none); members
 -- whose record is gone are dropped.  A sorted set without an expiry takes
--- the old set's
--- (the refresh lifetime, for sessions).
+-- the old set's (the refresh lifetime, for sessions).
 local function index_sort_some(idx, rec)
   local old = index_unsorted(idx)
   local ttl = redis.call('PTTL', old)
