@@ -34,7 +34,7 @@ NGINX_BUILD := $(BUILD)/nginx
 # module built with the same flags (--with-compat) loads into /usr/sbin/nginx.
 NGINX_FLAGS  = $(shell [ -f $(NGINX_SRC)/conf_flags ] && bash -c '. $(NGINX_SRC)/conf_flags && echo "$${NGX_CONF_FLAGS[@]}"' || echo --with-compat --with-threads)
 
-.PHONY: all core unit module test test-asan test-unit test-build test-lua test-ct test-mutants test-crosscheck test-t test-integration test-browser fuzz-smoke test-scripts demo deps clean
+.PHONY: all core unit module test test-asan test-unit test-build test-lua test-ct test-mutants test-crosscheck test-t test-integration test-browser fuzz-smoke test-scripts test-token test-examples demo deps clean
 
 all: module
 
@@ -145,6 +145,19 @@ test-build:
 test-scripts:
 	/usr/bin/python3 tests/scripts/test_scripts.py
 
+# scripts/restauth-token alone, and against the module in both directions
+# (its own redis-server and nginx on 127.0.0.1:19040-19045).
+test-token: module
+	RESTAUTH_MODULE=$(abspath $(MODULE)) timeout 900 /usr/bin/python3 tests/scripts/test_token.py
+
+# The operators' example suite (examples/), as README "Testing your own
+# configuration" runs it: under Test::Nginx when installed, else t/lib's.
+test-examples: module
+	cd examples && TEST_NGINX_BINARY=$(NGINX_BIN) TEST_NGINX_SERVER_PORT=19084 \
+		TEST_NGINX_SERVROOT=$(abspath $(BUILD))/examples-servroot \
+		TEST_NGINX_LOAD_MODULES=$(abspath $(MODULE)) \
+		prove $$(perl -MTest::Nginx::Socket -e 1 2>/dev/null || echo -I ../t/lib) protected-locations.t
+
 test-integration: module
 	timeout 300 tests/integration/redis_recovery.sh
 	timeout 300 tests/integration/slow_reply.sh
@@ -170,13 +183,13 @@ test-crosscheck: core
 	$(CXX) $(CPPFLAGS) $(CXXFLAGS) tests/crosscheck/jwt_tool.cpp $(CORE_LIB) $(LDLIBS_CORE) -o $(BUILD)/jwt_tool
 	/usr/bin/python3 tests/crosscheck/jwt_crosscheck.py $(BUILD)/jwt_tool
 
-test: test-unit test-ct test-lua test-crosscheck test-t test-integration test-browser test-asan fuzz-smoke test-scripts test-build
+test: test-unit test-ct test-lua test-crosscheck test-t test-integration test-browser test-asan fuzz-smoke test-scripts test-token test-examples test-build
 
 # Debian 12 packages for building, testing and the demo (run as root).
 DEB_PACKAGES := g++ make pkg-config nginx nginx-dev libssl-dev libhiredis-dev libcjson-dev \
 	libcmocka-dev redis-server redis-tools perl libtest-base-perl libtext-diff-perl \
 	valgrind libwww-perl libipc-run-perl liblist-moreutils-perl libtest-longstring-perl liburi-perl \
-	python3 python3-redis python3-aiosmtpd python3-jwt openssl curl chromium clang libclang-rt-14-dev
+	python3 python3-redis python3-aiosmtpd python3-jwt python3-cryptography openssl curl chromium clang libclang-rt-14-dev
 
 deps:
 	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \

@@ -135,6 +135,13 @@ static ngx_command_t  ngx_http_restauth_commands[] = {
       0,
       NULL },
 
+    { ngx_string("restauth_strip_identity_headers"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_restauth_loc_conf_t, strip_identity_headers),
+      NULL },
+
     { ngx_string("restauth_require"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
       ngx_http_restauth_require,
@@ -668,8 +675,10 @@ ngx_http_restauth_claim_header(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     u_char                            *p;
     ngx_str_t                         *value;
     ngx_uint_t                         i;
+    ngx_str_t                         *known;
     ngx_http_header_t                 *hh;
     ngx_http_restauth_claim_header_t  *ch;
+    ngx_http_restauth_main_conf_t     *rmcf;
 
     value = cf->args->elts;
 
@@ -710,6 +719,39 @@ ngx_http_restauth_claim_header(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_strlow(ch->lowcase.data, value[1].data, value[1].len);
     ch->match = ch->lowcase;
     ch->hash = ngx_hash_key(ch->lowcase.data, ch->lowcase.len);
+
+    /*
+     * Every location strips every name declared anywhere, not only its own
+     * list: locations often share a backend, and a header one location
+     * vouches for (X-Auth-Is-Staff in /admin/) must not arrive forged
+     * through another (/app/).
+     */
+    rmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_restauth_module);
+
+    if (rmcf->identity_headers == NULL) {
+        rmcf->identity_headers = ngx_array_create(cf->pool, 4,
+                                                  sizeof(ngx_str_t));
+        if (rmcf->identity_headers == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    known = rmcf->identity_headers->elts;
+
+    for (i = 0; i < rmcf->identity_headers->nelts; i++) {
+        if (known[i].len == ch->match.len
+            && ngx_strncmp(known[i].data, ch->match.data, ch->match.len) == 0)
+        {
+            return NGX_CONF_OK;
+        }
+    }
+
+    known = ngx_array_push(rmcf->identity_headers);
+    if (known == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    *known = ch->match;
 
     return NGX_CONF_OK;
 }
@@ -873,6 +915,7 @@ ngx_http_restauth_create_loc_conf(ngx_conf_t *cf)
     rlcf->api = NGX_CONF_UNSET;
     rlcf->protect = NGX_CONF_UNSET_UINT;
     rlcf->check_session = NGX_CONF_UNSET;
+    rlcf->strip_identity_headers = NGX_CONF_UNSET;
     rlcf->max_body_size = NGX_CONF_UNSET_SIZE;
     rlcf->claim_headers = NGX_CONF_UNSET_PTR;
     rlcf->requires = NGX_CONF_UNSET_PTR;
@@ -930,6 +973,8 @@ ngx_http_restauth_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_uint_value(conf->protect, prev->protect,
                               NGX_HTTP_RESTAUTH_PROTECT_OFF);
     ngx_conf_merge_value(conf->check_session, prev->check_session, 0);
+    ngx_conf_merge_value(conf->strip_identity_headers,
+                         prev->strip_identity_headers, 1);
     ngx_conf_merge_size_value(conf->max_body_size, prev->max_body_size,
                               16384);
     ngx_conf_merge_ptr_value(conf->claim_headers, prev->claim_headers, NULL);
@@ -984,6 +1029,14 @@ ngx_http_restauth_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         }
     }
 
+    rmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_restauth_module);
+
+    if (conf->protect != NGX_HTTP_RESTAUTH_PROTECT_OFF
+        || conf->claim_headers != NULL)
+    {
+        rmcf->identity = 1;
+    }
+
     if (!conf->api && conf->protect == NGX_HTTP_RESTAUTH_PROTECT_OFF) {
         return NGX_CONF_OK;
     }
@@ -1005,8 +1058,6 @@ ngx_http_restauth_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                            "one \"restauth_jwt_key\"");
         return NGX_CONF_ERROR;
     }
-
-    rmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_restauth_module);
 
     if (conf->api || conf->check_session) {
         rmcf->used = 1;

@@ -65,6 +65,12 @@ typedef struct {
     ngx_uint_t                 job_queue;       /* per worker */
     ngx_msec_t                 job_queue_timeout;
     ngx_flag_t                 used;            /* some location needs it */
+    ngx_flag_t                 identity;        /* some level protects or
+                                                   lists claim headers */
+    ngx_array_t               *identity_headers; /* of ngx_str_t: the match
+                                                   form of every name any
+                                                   restauth_claim_header
+                                                   declares, anywhere */
 
     RESTAUTH_MAIN_SETTINGS(NGX_HTTP_RESTAUTH_SETTING_FIELD)
 } ngx_http_restauth_main_conf_t;
@@ -74,6 +80,7 @@ typedef struct {
     ngx_flag_t                 api;
     ngx_uint_t                 protect;
     ngx_flag_t                 check_session;
+    ngx_flag_t                 strip_identity_headers;
     size_t                     max_body_size;
     ngx_array_t               *claim_headers;   /* of ..._claim_header_t */
     ngx_array_t               *requires;        /* of ..._require_t */

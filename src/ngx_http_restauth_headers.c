@@ -2,10 +2,10 @@
 /*
  * ngx_http_restauth: the identity headers restauth_protect hands upstream.
  *
- * Every client header the module could set (and look-alikes such as
- * X_Auth_User_Id) is removed before the verified claims are added, for
- * the location that finally serves the request: after an internal
- * redirect the new location's list is applied again.  A subrequest gets
+ * Every client header the module could set anywhere in the configuration
+ * (and look-alikes such as X_Auth_User_Id) is removed before the verified
+ * claims are added, for the location that finally serves the request:
+ * after an internal redirect the new location's list is applied again.  A subrequest gets
  * its own copy of the header list first, because nginx shares the main
  * request's list with it.
  */
@@ -16,12 +16,11 @@
 
 static ngx_uint_t ngx_http_restauth_header_is(ngx_str_t *key,
     ngx_str_t *match);
-static ngx_uint_t ngx_http_restauth_is_ours(ngx_http_restauth_loc_conf_t *rlcf,
+static ngx_uint_t ngx_http_restauth_is_ours(ngx_http_request_t *r,
     ngx_str_t *key);
 static void ngx_http_restauth_relocate(ngx_http_request_t *r,
     ngx_table_elt_t *from, ngx_table_elt_t *to);
-static void ngx_http_restauth_strip_headers(ngx_http_request_t *r,
-    ngx_http_restauth_loc_conf_t *rlcf);
+static void ngx_http_restauth_strip_headers(ngx_http_request_t *r);
 static ngx_int_t ngx_http_restauth_add_claim_header(ngx_http_request_t *r,
     restauth_identity_t *identity, ngx_http_restauth_claim_header_t *ch);
 static ngx_int_t ngx_http_restauth_add_claim_headers(ngx_http_request_t *r,
@@ -70,11 +69,13 @@ ngx_http_restauth_header_is(ngx_str_t *key, ngx_str_t *match)
 }
 
 
+/* The always-on names, and every name any restauth_claim_header declares. */
 static ngx_uint_t
-ngx_http_restauth_is_ours(ngx_http_restauth_loc_conf_t *rlcf, ngx_str_t *key)
+ngx_http_restauth_is_ours(ngx_http_request_t *r, ngx_str_t *key)
 {
-    ngx_uint_t                         i;
-    ngx_http_restauth_claim_header_t  *ch;
+    ngx_str_t                      *name;
+    ngx_uint_t                      i;
+    ngx_http_restauth_main_conf_t  *rmcf;
 
     for (i = 0; i < NGX_HTTP_RESTAUTH_NDEFAULT_HEADERS; i++) {
         if (ngx_http_restauth_header_is(key,
@@ -84,11 +85,13 @@ ngx_http_restauth_is_ours(ngx_http_restauth_loc_conf_t *rlcf, ngx_str_t *key)
         }
     }
 
-    if (rlcf->claim_headers) {
-        ch = rlcf->claim_headers->elts;
+    rmcf = ngx_http_get_module_main_conf(r, ngx_http_restauth_module);
 
-        for (i = 0; i < rlcf->claim_headers->nelts; i++) {
-            if (ngx_http_restauth_header_is(key, &ch[i].match)) {
+    if (rmcf->identity_headers) {
+        name = rmcf->identity_headers->elts;
+
+        for (i = 0; i < rmcf->identity_headers->nelts; i++) {
+            if (ngx_http_restauth_header_is(key, &name[i])) {
                 return 1;
             }
         }
@@ -163,14 +166,14 @@ ngx_http_restauth_relocate(ngx_http_request_t *r, ngx_table_elt_t *from,
 
 
 /*
- * Removes every client header the module could set (and look-alikes such
- * as X_Auth_User_Id), so a backend never trusts a forged identity.  Known
+ * Removes every client header the module could set in any location (and
+ * look-alikes such as X_Auth_User_Id), so a backend never trusts a forged
+ * identity.  Known
  * nginx headers are never in that set (checked at configuration time), so
  * only pointers to the elements shifted down need fixing.
  */
 static void
-ngx_http_restauth_strip_headers(ngx_http_request_t *r,
-    ngx_http_restauth_loc_conf_t *rlcf)
+ngx_http_restauth_strip_headers(ngx_http_request_t *r)
 {
     ngx_uint_t        i, j;
     ngx_list_part_t  *part;
@@ -181,7 +184,7 @@ ngx_http_restauth_strip_headers(ngx_http_request_t *r,
         i = 0;
 
         while (i < part->nelts) {
-            if (!ngx_http_restauth_is_ours(rlcf, &h[i].key)) {
+            if (!ngx_http_restauth_is_ours(r, &h[i].key)) {
                 i++;
                 continue;
             }
@@ -269,8 +272,8 @@ ngx_http_restauth_add_claim_headers(ngx_http_request_t *r,
 }
 
 
-/* Strips the location's identity headers from the request and, for a
- * verified token, adds its claim headers. */
+/* Strips every identity header from the request and, for a verified
+ * token, adds the location's claim headers. */
 ngx_int_t
 ngx_http_restauth_headers_apply(ngx_http_request_t *r,
     ngx_http_restauth_loc_conf_t *rlcf, ngx_http_restauth_protect_ctx_t *pctx)
@@ -279,7 +282,7 @@ ngx_http_restauth_headers_apply(ngx_http_request_t *r,
                    "restauth headers apply, status:%d",
                    pctx ? (int) pctx->status : -1);
 
-    ngx_http_restauth_strip_headers(r, rlcf);
+    ngx_http_restauth_strip_headers(r);
 
     if (pctx == NULL || pctx->status != RESTAUTH_TOKEN_OK) {
         return NGX_OK;

@@ -250,6 +250,7 @@ ngx_http_restauth_preaccess_handler(ngx_http_request_t *r)
 {
     ngx_int_t                         rc;
     ngx_http_restauth_loc_conf_t     *rlcf;
+    ngx_http_restauth_main_conf_t    *rmcf;
     ngx_http_restauth_protect_ctx_t  *pctx;
 
     if (r != r->main) {
@@ -258,14 +259,29 @@ ngx_http_restauth_preaccess_handler(ngx_http_request_t *r)
 
     rlcf = ngx_http_get_module_loc_conf(r, ngx_http_restauth_module);
 
-    if (rlcf->protect == NGX_HTTP_RESTAUTH_PROTECT_OFF && !rlcf->api
-        && rlcf->claim_headers != NULL)
-    {
+    if (rlcf->protect == NGX_HTTP_RESTAUTH_PROTECT_OFF && !rlcf->api) {
+        rmcf = ngx_http_get_module_main_conf(r, ngx_http_restauth_module);
+
+        if (!rmcf->identity || !rlcf->strip_identity_headers) {
+            return NGX_DECLINED;
+        }
+
+        pctx = ngx_http_restauth_protect_ctx(r, 0);
+
+        if (pctx != NULL && pctx->headers_conf != NULL) {
+            /*
+             * An internal redirect from a location that verified (try_files
+             * ... @backend): the client's copies are gone already and what
+             * is left is what that location vouched for.
+             */
+            return NGX_DECLINED;
+        }
+
         /*
-         * restauth_claim_header is configured (here or inherited) where no
-         * token is verified: the main location of an auth_request pattern,
-         * or a location of a server whose others are protected.  Whatever
-         * fills these headers, a client never may.
+         * Nothing verifies a token here (or only a subrequest will: the
+         * main location of an auth_request pattern), yet the backend may
+         * be the one a protected location feeds.  Whatever fills these
+         * headers, a client never may.
          */
         ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                        "restauth preaccess handler, strip only");

@@ -331,7 +331,7 @@ delaying unauthorized request
 
 
 
-=== TEST 12: where restauth_claim_header is configured but nothing verifies (protect off, here or inherited), the headers of its list (defaults and its own, as arrays inherit in nginx) are still stripped; restauth_claim_header off leaves the location alone
+=== TEST 12: where nothing verifies (protect off), every identity header declared anywhere is still stripped, whatever list the location inherits or clears
 --- http_config
     underscores_in_headers on;
     server {
@@ -361,6 +361,53 @@ X-Auth-Roles: admin
 --- error_code eval
 [200, 200, 200]
 --- response_body eval
-["uid= user= staff= roles=admin\n", "uid= user= staff=true roles=\n", "uid=1 user=admin staff=true roles=admin\n"]
+["uid= user= staff= roles=\n", "uid= user= staff= roles=\n", "uid= user= staff= roles=\n"]
+--- no_error_log
+[error]
+
+
+
+=== TEST 13: locations sharing a backend: a header one location vouches for never arrives forged through another, protected or not; a verified identity survives try_files to an unprotected named location; restauth_strip_identity_headers off passes the client's headers
+--- http_config
+    underscores_in_headers on;
+    server {
+        listen 127.0.0.1:19085;
+        location / { return 200 "uid=$http_x_auth_user_id staff=$http_x_auth_is_staff\n"; }
+    }
+--- config
+    location /app/ {
+        restauth_protect on;
+        proxy_pass http://127.0.0.1:19085;
+    }
+    location /admin/ {
+        restauth_protect on;
+        restauth_claim_header X-Auth-Is-Staff is_staff;
+        proxy_pass http://127.0.0.1:19085;
+    }
+    location /public/ {
+        proxy_pass http://127.0.0.1:19085;
+    }
+    location /fallback/ {
+        restauth_protect on;
+        try_files /nonexistent @plain;
+    }
+    location @plain {
+        proxy_pass http://127.0.0.1:19085;
+    }
+    location /trusted/ {
+        restauth_strip_identity_headers off;
+        proxy_pass http://127.0.0.1:19085;
+    }
+--- request eval
+["GET /app/page", "GET /public/page", "GET /fallback/page", "GET /trusted/page"]
+--- more_headers eval
+["Authorization: Bearer $::T{ALICE_ACCESS}\nX-Auth-Is-Staff: true",
+ "X-Auth-User-Id: 2\nX_Auth_Is_Staff: true",
+ "Authorization: Bearer $::T{ALICE_ACCESS}\nX-Auth-Is-Staff: true",
+ "X-Auth-User-Id: 2\nX-Auth-Is-Staff: true"]
+--- error_code eval
+[200, 200, 200, 200]
+--- response_body eval
+["uid=1 staff=\n", "uid= staff=\n", "uid=1 staff=\n", "uid=2 staff=true\n"]
 --- no_error_log
 [error]
