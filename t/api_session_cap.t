@@ -3,7 +3,7 @@
 # record and all, so its refresh token stops working; sessions/ reads at most
 # the cap; an older version's plain set is sorted and capped too.  Users
 # 900-903 are this file's own (redis_before), so the shared fixtures stay as
-# they are.
+# they are, and so do the session ids (none a fixture's).
 use Test::Nginx::Socket 'no_plan';
 use lib 't';
 use RestauthTest;
@@ -41,14 +41,14 @@ __DATA__
     restauth_max_sessions_per_user 3;
 --- redis_before eval
 main::user_lines(900, 'capped') . main::session_lines(900,
-    ['c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1', 1700000001],
-    ['c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2', 1700000002],
-    ['c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3', 1700000003])
+    ['5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a', 1700000001],
+    ['5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b', 1700000002],
+    ['5c5c5c5c5c5c5c5c5c5c5c5c5c5c5c5c', 1700000003])
 --- request eval
 [
 "POST /auth/login/\n{\"username\": \"capped\", \"password\": \"Capped-Pass-2024\"}",
-"POST /auth/token/refresh/\n{\"refresh\": \"" . RestauthTest::refresh_token(900, 'c1' x 16, 'j' . 'c1' x 16) . "\"}",
-"POST /auth/token/refresh/\n{\"refresh\": \"" . RestauthTest::refresh_token(900, 'c2' x 16, 'j' . 'c2' x 16) . "\"}",
+"POST /auth/token/refresh/\n{\"refresh\": \"" . RestauthTest::refresh_token(900, '5a' x 16, 'j' . '5a' x 16) . "\"}",
+"POST /auth/token/refresh/\n{\"refresh\": \"" . RestauthTest::refresh_token(900, '5b' x 16, 'j' . '5b' x 16) . "\"}",
 ]
 --- more_headers
 Content-Type: application/json
@@ -62,9 +62,9 @@ qr/^\{"access": "eyJ/,
 ]
 --- redis_after
 ZCARD restauth:user:900:sessions => 3
-EXISTS restauth:session:c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1 => 0
-ZSCORE restauth:user:900:sessions c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1 => (nil)
-EXISTS restauth:session:c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2 restauth:session:c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3 => 2
+EXISTS restauth:session:5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a => 0
+ZSCORE restauth:user:900:sessions 5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a => (nil)
+EXISTS restauth:session:5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b restauth:session:5c5c5c5c5c5c5c5c5c5c5c5c5c5c5c5c => 2
 
 
 
@@ -92,15 +92,15 @@ EXISTS restauth:session:0000000000000000000000000000d002 => 1
     restauth_max_sessions_per_user 2;
 --- redis_before eval
 main::user_lines(901, 'lister') . main::session_lines(901,
-    ['e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1', 1700000001],
-    ['e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2', 1700000002],
-    ['e3e3e3e3e3e3e3e3e3e3e3e3e3e3e3e3', 1700000003])
+    ['6a6a6a6a6a6a6a6a6a6a6a6a6a6a6a6a', 1700000001],
+    ['6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b', 1700000002],
+    ['6c6c6c6c6c6c6c6c6c6c6c6c6c6c6c6c', 1700000003])
 --- request
 GET /auth/sessions/
 --- more_headers eval
-"Authorization: Bearer " . RestauthTest::access_token(901, 'lister', 'e3e3e3e3e3e3e3e3e3e3e3e3e3e3e3e3')
+"Authorization: Bearer " . RestauthTest::access_token(901, 'lister', '6c6c6c6c6c6c6c6c6c6c6c6c6c6c6c6c')
 --- error_code: 200
---- response_body_like: ^\[\{"id": "e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2", [^\]]*"current": false\}, \{"id": "e3e3e3e3e3e3e3e3e3e3e3e3e3e3e3e3", [^\]]*"current": true\}\]$
+--- response_body_like: ^\[\{"id": "6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b", [^\]]*"current": false\}, \{"id": "6c6c6c6c6c6c6c6c6c6c6c6c6c6c6c6c", [^\]]*"current": true\}\]$
 --- redis_after
 ZCARD restauth:user:901:sessions => 3
 
@@ -113,8 +113,8 @@ ZCARD restauth:user:901:sessions => 3
 --- redis_before eval
 main::user_lines(902, 'legacy') . "DEL restauth:user:902:sessions restauth:user:902:sessions:unsorted\n"
 . join '', map {
-    "HSET restauth:session:f${_}f${_}f${_}f${_}f${_}f${_}f${_}f${_}f${_}f${_}f${_}f${_}f${_}f${_}f${_}f${_} user_id 902 jti j created 170000000$_\n"
-    . "SADD restauth:user:902:sessions f${_}f${_}f${_}f${_}f${_}f${_}f${_}f${_}f${_}f${_}f${_}f${_}f${_}f${_}f${_}f${_}\n"
+    "HSET restauth:session:4${_}4${_}4${_}4${_}4${_}4${_}4${_}4${_}4${_}4${_}4${_}4${_}4${_}4${_}4${_}4${_} user_id 902 jti j created 170000000$_\n"
+    . "SADD restauth:user:902:sessions 4${_}4${_}4${_}4${_}4${_}4${_}4${_}4${_}4${_}4${_}4${_}4${_}4${_}4${_}4${_}4${_}\n"
 } 1 .. 4
 --- request
 POST /auth/login/
@@ -126,8 +126,8 @@ Content-Type: application/json
 TYPE restauth:user:902:sessions => zset
 ZCARD restauth:user:902:sessions => 2
 EXISTS restauth:user:902:sessions:unsorted => 0
-EXISTS restauth:session:f1f1f1f1f1f1f1f1f1f1f1f1f1f1f1f1 restauth:session:f2f2f2f2f2f2f2f2f2f2f2f2f2f2f2f2 restauth:session:f3f3f3f3f3f3f3f3f3f3f3f3f3f3f3f3 => 0
-ZSCORE restauth:user:902:sessions f4f4f4f4f4f4f4f4f4f4f4f4f4f4f4f4 => 1700000004
+EXISTS restauth:session:41414141414141414141414141414141 restauth:session:42424242424242424242424242424242 restauth:session:43434343434343434343434343434343 => 0
+ZSCORE restauth:user:902:sessions 44444444444444444444444444444444 => 1700000004
 
 
 
