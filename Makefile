@@ -12,7 +12,7 @@ CXXFLAGS    += -std=c++20 -fPIC -Wall -Wextra -fvisibility=hidden
 # .incbin, which finds them through this include path.
 CXXFLAGS    += -Wa,-I$(CURDIR)/src/core/lua
 CPPFLAGS    += -Isrc/core -MMD -MP
-LDLIBS_CORE := -lcrypto -lhiredis -lcjson
+LDLIBS_CORE := -lcrypto -lhiredis -lcjson -licuuc -licudata
 
 # make SANITIZE=1 BUILD=build-asan ...: AddressSanitizer + UBSan everywhere.
 SAN_FLAGS   := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -186,7 +186,7 @@ test-crosscheck: core
 test: test-unit test-ct test-lua test-crosscheck test-t test-integration test-browser test-asan fuzz-smoke test-scripts test-token test-examples test-build
 
 # Debian 12 packages for building, testing and the demo (run as root).
-DEB_PACKAGES := g++ make pkg-config nginx nginx-dev libssl-dev libhiredis-dev libcjson-dev \
+DEB_PACKAGES := g++ make pkg-config nginx nginx-dev libssl-dev libhiredis-dev libcjson-dev libicu-dev \
 	libcmocka-dev redis-server redis-tools perl libtest-base-perl libtext-diff-perl \
 	valgrind libwww-perl libipc-run-perl liblist-moreutils-perl libtest-longstring-perl liburi-perl \
 	python3 python3-redis python3-aiosmtpd python3-jwt python3-cryptography openssl curl chromium clang libclang-rt-14-dev

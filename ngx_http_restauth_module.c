@@ -112,6 +112,12 @@ static ngx_conf_num_bounds_t  ngx_http_restauth_max_sessions_bounds = {
 };
 
 
+/* At least one entry kept; the core holds it as an unsigned. */
+static ngx_conf_num_bounds_t  ngx_http_restauth_mail_stream_maxlen_bounds = {
+    ngx_conf_check_num_bounds, 1, 1000000000
+};
+
+
 static ngx_command_t  ngx_http_restauth_commands[] = {
 
     { ngx_string("restauth_api"),
@@ -232,6 +238,13 @@ static ngx_command_t  ngx_http_restauth_commands[] = {
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_restauth_main_conf_t, mail_stream),
       NULL },
+
+    { ngx_string("restauth_mail_stream_maxlen"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_restauth_main_conf_t, mail_stream_maxlen),
+      &ngx_http_restauth_mail_stream_maxlen_bounds },
 
     { ngx_string("restauth_common_passwords"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,

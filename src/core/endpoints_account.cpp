@@ -8,6 +8,7 @@
 #include "rate_limit.h"
 #include "responses.h"
 #include "restauth.h"
+#include "unicode.h"
 #include "validation.h"
 
 namespace restauth {
@@ -60,6 +61,11 @@ Task<void> login(Call &call)
         by = LoginField::Email;
         login_name = email;
     } else if (!username.empty()) {
+        // NFKC, as Django's AuthenticationForm (UsernameField) does: stored
+        // names are NFKC, and every spelling of one name ("ａｄｍｉｎ",
+        // "admin") finds the same account and counts against the same lock.
+        // Ill-formed UTF-8 stays as it is: it finds nobody, at the same cost.
+        if (std::string normalized; normalize_username(username, normalized)) username = std::move(normalized);
         by = username.find('@') != std::string::npos ? LoginField::Either : LoginField::Username;
         login_name = username;
     } else {
@@ -236,7 +242,13 @@ Task<void> user_details(Call &call)
     if (has_username || !partial) {
         required_char(fields, "username", username, errors);
         if (!errors.has("username")) {
-            for (const auto &m : validate_username(username)) errors.add("username", m);
+            std::string normalized;
+            if (!normalize_username(username, normalized)) {
+                errors.add("username", MSG_INVALID_USERNAME);  // not UTF-8
+            } else {
+                username = std::move(normalized);  // NFKC, as at registration
+                for (const auto &m : validate_username(username)) errors.add("username", m);
+            }
         }
     }
     // The fields to write, as (name, value) pairs, applied to `user` for the

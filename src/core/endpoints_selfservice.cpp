@@ -4,7 +4,8 @@
 // password reset).
 //
 // Reset tokens and verification keys are 32 random bytes (base64url) handed
-// out only in mail; Redis holds their SHA-256 digests, never the raw values:
+// out only in mail; the records that make them valid hold their SHA-256
+// digests, never the raw values:
 //
 //     P reset:<sha256_hex(token)>   hash {user_id, pwfp}  TTL reset_token_lifetime
 //     P verify:<sha256_hex(key)>    hash {user_id, email} TTL verify_token_lifetime
@@ -12,7 +13,10 @@
 // pwfp is sha256_hex of the user's password hash at the time of the request,
 // so any password change (API, reset, CLI) voids outstanding reset tokens, as
 // Django's token generator does.  Mail is an XADD to the mail stream in the
-// same Lua script as the record it refers to.
+// same Lua script as the record it refers to; the raw value is in the mail
+// only until restauth-mailer delivers (or dead-letters) it and deletes the
+// entry, and XADD's MAXLEN ~ restauth_mail_stream_maxlen bounds the stream
+// when nothing consumes it.
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -31,6 +35,7 @@
 #include "responses.h"
 #include "restauth.h"
 #include "tokens.h"
+#include "unicode.h"
 #include "user_store.h"
 #include "validation.h"
 
@@ -158,7 +163,12 @@ Task<void> registration(Call &call)
     std::vector<std::string> username_errors, email_errors, password1_errors, password2_errors;
     if (auto m = read_char(fields, "username", username); !m.empty()) {
         username_errors.emplace_back(m);
+    } else if (std::string normalized; !normalize_username(username, normalized)) {
+        username_errors.emplace_back(MSG_INVALID_USERNAME);  // not UTF-8: no valid name either
     } else {
+        // Stored, indexed, checked and sent upstream in NFKC, as Django's
+        // normalize_username() and UsernameField do: "ａｄｍｉｎ" is "admin".
+        username = std::move(normalized);
         username_errors = validate_username(username);
     }
     if (auto m = read_char(fields, "email", email); !m.empty()) {
@@ -229,7 +239,7 @@ Task<void> registration(Call &call)
     Command cmd{"EVAL", std::string(lua::register_user), "3", keys.next_id(), keys.by_username(), keys.by_email(),
                 keys.prefix(), folded_username, folded_email,
                 verify ? sha256_hex(key) : std::string(), std::to_string(s.verify_token_lifetime), s.mail_stream,
-                email};
+                std::to_string(s.mail_stream_maxlen), email};
     std::vector<std::string> mail;
     if (verify) {
         mail = {"to", email, "subject", kSubjectVerify, "body", verify_body(s, key),
@@ -335,7 +345,7 @@ Task<void> resend_email(Call &call)
     Command cmd{
         "EVAL", std::string(lua::resend_verification), "1", keys.by_email(),
         keys.prefix(), fold_case(email), sha256_hex(key),
-        std::to_string(s.verify_token_lifetime), s.mail_stream,
+        std::to_string(s.verify_token_lifetime), s.mail_stream, std::to_string(s.mail_stream_maxlen),
         "subject", kSubjectVerify, "body", verify_body(s, key), "kind", "email_verification", "key", key,
     };
     auto sent = co_await call.redis(std::move(cmd));
@@ -380,7 +390,7 @@ Task<void> password_reset(Call &call)
     std::vector<std::string> parts = reset_body_parts(s, token);
     Command cmd{"EVAL", std::string(lua::request_reset), "1", keys.by_email(), keys.prefix(), fold_case(email),
                 sha256_hex(token), std::to_string(s.reset_token_lifetime), s.mail_stream,
-                std::to_string(parts.size())};
+                std::to_string(s.mail_stream_maxlen), std::to_string(parts.size())};
     cmd.insert(cmd.end(), parts.begin(), parts.end());
     for (const char *f : {"subject", kSubjectReset, "kind", "password_reset", "token", token.c_str()}) {
         cmd.emplace_back(f);

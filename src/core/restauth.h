@@ -82,6 +82,7 @@ enum {
 #define RESTAUTH_MAIN_SETTINGS(X)                                             \
     X(STR,    redis_prefix,               "restauth:")                        \
     X(STR,    mail_stream,                "restauth:mail")                    \
+    X(UINT,   mail_stream_maxlen,         10000)                              \
     X(STR,    common_passwords,           "")                                 \
     X(UINT,   password_iterations,        600000)
 

@@ -32,10 +32,10 @@ if ./configure --with-compat --with-threads --add-dynamic-module="$here" >"$work
 else
     not_ok "configure succeeds"; tail -20 "$work/configure.log"
 fi
-probes=$(grep -cE "^checking for (C\+\+20 compiler|OpenSSL 3 libcrypto|hiredis|cJSON) .*\.\.\. found" \
+probes=$(grep -cE "^checking for (C\+\+20 compiler|OpenSSL 3 libcrypto|hiredis|cJSON|ICU \(NFKC\)) .*\.\.\. found" \
     "$work/configure.log")
-if [ "$probes" -eq 4 ]; then ok "configure probed the C++20 compiler, OpenSSL, hiredis and cJSON"; else
-    not_ok "configure probed the C++20 compiler, OpenSSL, hiredis and cJSON ($probes of 4 found)"; fi
+if [ "$probes" -eq 5 ]; then ok "configure probed the C++20 compiler, OpenSSL, hiredis, cJSON and ICU"; else
+    not_ok "configure probed the C++20 compiler, OpenSSL, hiredis, cJSON and ICU ($probes of 5 found)"; fi
 # The C++ flags are the core's own; nginx's C files never get them.
 if grep '^CFLAGS' objs/Makefile 2>/dev/null | grep -q -- '-std=c++'; then
     not_ok "nginx's CFLAGS carry no C++ flags"; else ok "nginx's CFLAGS carry no C++ flags"; fi
@@ -128,7 +128,8 @@ missing_header() { # header path
 }
 for lib in "openssl/evp.h|libssl-dev|OpenSSL 3 libcrypto" \
            "hiredis/hiredis.h|libhiredis-dev|hiredis" \
-           "cjson/cJSON.h|libcjson-dev|cJSON"; do
+           "cjson/cJSON.h|libcjson-dev|cJSON" \
+           "unicode/unorm2.h|libicu-dev|ICU"; do
     header=${lib%%|*}; rest=${lib#*|}; pkg=${rest%%|*}; what=${rest#*|}
     fake=$(missing_header "$header")
     expect_failure "without $header" \

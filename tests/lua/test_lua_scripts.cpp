@@ -1563,9 +1563,18 @@ void test_rate_limit_concurrent(void **)
 
 // ============================================================================
 // register (KEYS next_id, by_username, by_email; ARGV prefix, folded
-// username, folded email, key digest or '', ttl, stream, email, n, mail
-// fields, user fields)
+// username, folded email, key digest or '', ttl, stream, its MAXLEN, email,
+// n, mail fields, user fields)
 // ============================================================================
+
+// The MAXLEN the mail scripts get (restauth_mail_stream_maxlen); a test of
+// the trimming lowers it with MaxlenGuard.
+std::string g_maxlen = "10000";
+
+struct MaxlenGuard {
+    explicit MaxlenGuard(std::string n) { g_maxlen = std::move(n); }
+    ~MaxlenGuard() { g_maxlen = "10000"; }
+};
 
 struct Registration {
     std::string username;
@@ -1591,7 +1600,8 @@ Hash registered_user(int64_t id, const Registration &r)
 Command register_command(const Registration &r)
 {
     std::vector<std::string> args{kPrefix, restauth::fold_case(r.username), restauth::fold_case(r.email),
-                                  r.key.empty() ? "" : restauth::sha256_hex(r.key), "259200", kStream, r.email};
+                                  r.key.empty() ? "" : restauth::sha256_hex(r.key), "259200", kStream, g_maxlen,
+                                  r.email};
     Fields mail = registration_mail(r);
     args.push_back(std::to_string(mail.size() * 2));
     for (const auto &[k, v] : mail) {
@@ -1711,13 +1721,13 @@ void test_register_concurrent(void **)
 
 // ============================================================================
 // resend_verification (KEYS by_email; ARGV prefix, folded email, digest, ttl,
-// stream, mail fields)
+// stream, its MAXLEN, mail fields)
 // ============================================================================
 
 RedisValue resend(const std::string &email, const std::string &key)
 {
     return EVAL(restauth::lua::resend_verification, {K.by_email()},
-                {kPrefix, restauth::fold_case(email), restauth::sha256_hex(key), "259200", kStream, "subject",
+                {kPrefix, restauth::fold_case(email), restauth::sha256_hex(key), "259200", kStream, g_maxlen, "subject",
                  "Confirm your e-mail address", "body", "key: " + key, "kind", "email_verification", "key", key});
 }
 
@@ -1798,14 +1808,14 @@ void test_verify_email_address_changed_or_user_gone(void **)
 
 // ============================================================================
 // request_reset (KEYS by_email; ARGV prefix, folded email, digest, ttl,
-// stream, n, body parts, mail fields)
+// stream, its MAXLEN, n, body parts, mail fields)
 // ============================================================================
 
 RedisValue request_reset(const std::string &email, const std::string &token,
                          const std::vector<std::string> &parts = {"uid: ", "\ntoken: T\n"})
 {
     std::vector<std::string> args{kPrefix, restauth::fold_case(email), restauth::sha256_hex(token), "86400", kStream,
-                                  std::to_string(parts.size())};
+                                  g_maxlen, std::to_string(parts.size())};
     args.insert(args.end(), parts.begin(), parts.end());
     for (const char *f : {"subject", "Password reset", "kind", "password_reset", "token"}) args.emplace_back(f);
     args.push_back(token);
@@ -1878,6 +1888,65 @@ void test_request_reset_refusals(void **)
         EXPECT_INT(request_reset(email, "tok"), 0);
     }
     EXPECT_UNCHANGED(before);  // no token, no mail
+}
+
+// ============================================================================
+// The mail stream stays bounded: every script that queues mail trims it
+// with XADD MAXLEN ~ (whole stream nodes, so up to one node above the
+// limit), dropping the oldest entries and the secrets in them.
+// ============================================================================
+
+// n old entries, each with a secret, as a consumer that never deletes
+// would leave them.
+void seed_mail(int n)
+{
+    for (int i = 0; i < n; i++) R("XADD", kStream, "*", "kind", "password_reset", "token", "old-" + std::to_string(i));
+}
+
+void expect_trimmed(int seeded, size_t maxlen, const std::string &newest_field, const std::string &newest_value)
+{
+    RedisValue conf = R("CONFIG", "GET", "stream-node-max-entries");
+    size_t node = std::strtoul(conf.elements.at(1).str.c_str(), nullptr, 10);
+    auto mail = xrange(kStream);
+    if (mail.size() < maxlen || mail.size() > maxlen + node) {
+        fail_msg("%zu entries after %d seeded and MAXLEN ~ %zu (node size %zu)", mail.size(), seeded, maxlen, node);
+    }
+    // The oldest went first; the new mail is the last entry.
+    for (const auto &[k, v] : mail.front().fields) {
+        if (k == "token" && v == "old-0") fail_msg("the oldest entry was kept");
+    }
+    bool found = false;
+    for (const auto &[k, v] : mail.back().fields) found = found || (k == newest_field && v == newest_value);
+    assert_true(found);
+}
+
+void test_mail_stream_bounded(void **)
+{
+    MaxlenGuard guard("10");
+    constexpr int kSeeded = 1000;
+
+    seed_mail(kSeeded);
+    EXPECT_INT(register_user({"alice", "alice@example.com", "reg-key"}), 1);
+    expect_trimmed(kSeeded, 10, "key", "reg-key");
+
+    R("DEL", kStream);
+    seed_mail(kSeeded);
+    R("HSET", K.user(1), "email_verified", "0");
+    EXPECT_INT(resend("alice@example.com", "resend-key"), 1);
+    expect_trimmed(kSeeded, 10, "key", "resend-key");
+
+    R("DEL", kStream);
+    seed_mail(kSeeded);
+    EXPECT_INT(request_reset("alice@example.com", "reset-token"), 1);
+    expect_trimmed(kSeeded, 10, "token", "reset-token");
+}
+
+// The limit is the caller's: the default (10000) keeps a backlog whole.
+void test_mail_stream_keeps_backlog_under_limit(void **)
+{
+    seed_mail(500);
+    EXPECT_INT(register_user({"alice", "alice@example.com", "reg-key"}), 1);
+    assert_int_equal(xrange(kStream).size(), 501);
 }
 
 // ============================================================================
@@ -2067,6 +2136,8 @@ int main()
         T(test_request_reset),
         T(test_request_reset_digest_and_uid_encoding),
         T(test_request_reset_refusals),
+        T(test_mail_stream_bounded),
+        T(test_mail_stream_keeps_backlog_under_limit),
         T(test_reset_password),
         T(test_reset_password_without_revoking),
         T(test_reset_password_refusals),

@@ -563,6 +563,24 @@ class MailerTests(Base):
         self.assertNotIn(self.TOKEN, log)
         self.assertNotIn("bob@", log)
 
+    def assert_no_secret_in_redis(self, *secrets):
+        """No key, field or value anywhere in Redis holds a secret."""
+        dump = []
+        for key in self.r.scan_iter("*"):
+            kind = self.r.type(key)
+            dump.append(key)
+            if kind == "stream":
+                for _id, fields in self.r.xrange(key):
+                    dump.extend(fields.keys())
+                    dump.extend(fields.values())
+            elif kind == "hash":
+                dump.extend(x for kv in self.r.hgetall(key).items() for x in kv)
+            elif kind == "string":
+                dump.append(self.r.get(key))
+        for secret in secrets:
+            for item in dump:
+                self.assertNotIn(secret, item)
+
     def test_delivers_and_acks(self):
         self.enqueue()
         self.enqueue(to="carol@example.org", kind="email_verification", uid=None, token=None,
@@ -585,6 +603,9 @@ class MailerTests(Base):
         self.assert_log_is_safe(res)
         self.assertIn("kind=password_reset", res.stderr)
         self.assertEqual(self.r.xlen("restauth:mail:dead"), 0)
+        # Delivered entries are deleted: no token or key stays in Redis.
+        self.assertEqual(self.r.xlen("restauth:mail"), 0)
+        self.assert_no_secret_in_redis(self.TOKEN, "KEY-1")
 
     def test_refused_recipient_stays_pending(self):
         SINK.refuse_rcpt = True
@@ -626,16 +647,58 @@ class MailerTests(Base):
             self.assertEqual(self.mailer("--max-attempts", "3").returncode, 1)
             self.assertEqual(self.pending(), 1, attempt)
             self.assertFalse(self.r.exists("restauth:mail:dead"))
+            self.assertEqual(self.r.xlen("restauth:mail"), 1)   # kept for the retry
         res = self.mailer("--max-attempts", "3")
         self.assertEqual(self.pending(), 0)
         dead = self.r.xrange("restauth:mail:dead")
         self.assertEqual(len(dead), 1)
         fields = dead[0][1]
         self.assertEqual((fields["original_id"], fields["attempts"], fields["to"],
-                          fields["token"]), (msg_id, "3", "bob@example.com", self.TOKEN))
+                          fields["kind"], fields["uid"], fields["redacted"]),
+                         (msg_id, "3", "bob@example.com", "password_reset", "MQ", "body token"))
+        # The secret (the link in the body, the token) is not copied, and the
+        # entry is gone from the mail stream.
+        self.assertNotIn("token", fields)
+        self.assertNotIn("body", fields)
+        self.assertEqual(self.r.xlen("restauth:mail"), 0)
+        self.assert_no_secret_in_redis(self.TOKEN)
         self.assertIn("550", fields["error"])
         self.assertIn("restauth:mail:dead", res.stderr)
         self.assert_log_is_safe(res)
+
+    def test_dead_letter_stream_bounded(self):
+        node = int(self.r.config_get("stream-node-max-entries")["stream-node-max-entries"])
+        for i in range(3 * node):
+            self.enqueue(to=None, key="KEY-%d" % i)            # malformed: dead at once
+        res = self.mailer("--dead-maxlen", "5")
+        self.assertEqual(res.returncode, 1)
+        self.assertEqual((self.pending(), self.r.xlen("restauth:mail")), (0, 0))
+        dead = self.r.xrange("restauth:mail:dead")
+        self.assertTrue(5 <= len(dead) <= 5 + node, len(dead))
+        self.assertEqual(dead[-1][1]["redacted"], "body token key")
+        self.assert_no_secret_in_redis(self.TOKEN, "KEY-")
+
+    def test_settled_entries_of_an_older_mailer_deleted(self):
+        # An older mailer acknowledged without deleting: a, b settled; c is
+        # still pending (its retry not yet due), d was never read.
+        ids = [self.enqueue(token="tok-%s" % n, body="link tok-%s" % n) for n in "abc"]
+        self.r.xgroup_create("restauth:mail", "restauth-mailer", id="0")
+        self.r.xreadgroup("restauth-mailer", "old", {"restauth:mail": ">"}, count=3)
+        self.r.xack("restauth:mail", "restauth-mailer", ids[0], ids[1])
+        d = self.enqueue(token="tok-d", body="link tok-d")
+        res = self.mailer("--retry-delay", "3600")
+        self.assertEqual(res.returncode, 0, res.stderr)
+        self.assertEqual(len(SINK.messages), 1)                 # d only
+        self.assertIn("tok-d", SINK.messages[0][2].get_content())
+        self.assertEqual([i for i, _ in self.r.xrange("restauth:mail")], [ids[2]])
+        self.assertEqual(self.pending(), 1)
+        self.assertNotIn(d, [i for i, _ in self.r.xrange("restauth:mail")])
+        self.assertIn("deleted 2 settled entries", res.stderr)
+        # Once c is delivered too, nothing is left.
+        res = self.mailer()
+        self.assertEqual(res.returncode, 0, res.stderr)
+        self.assertEqual((self.r.xlen("restauth:mail"), self.pending()), (0, 0))
+        self.assert_no_secret_in_redis("tok-")
 
     def test_malformed_entry_dead_lettered_at_once(self):
         self.enqueue(to=None)
@@ -645,6 +708,7 @@ class MailerTests(Base):
         self.assertEqual(SINK.messages, [])
         self.assertEqual(self.pending(), 0)
         self.assertEqual(self.r.xlen("restauth:mail:dead"), 2)
+        self.assertEqual(self.r.xlen("restauth:mail"), 0)
 
     def test_pending_entry_deleted_from_stream_is_dropped(self):
         SINK.refuse_rcpt = True

@@ -1,7 +1,8 @@
 -- Password reset request.  KEYS: by_email.
 -- ARGV: 1 prefix, 2 folded email, 3 token digest, 4 ttl, 5 mail stream,
--- 6 n = number of body parts, 7..6+n the body split where the uid goes,
--- then further mail field/value pairs ('to', 'body' and 'uid' are added).
+-- 6 the stream's MAXLEN, 7 n = number of body parts, 8..7+n the body split
+-- where the uid goes, then further mail field/value pairs ('to', 'body' and
+-- 'uid' are added).
 -- Only active users with a usable password get a token.  Returns the user
 -- id when a mail was queued, else 0.
 
@@ -73,10 +74,11 @@ if not u[1] or u[1] == '' or u[3] ~= '1' or not u[2] or u[2] == '' or string.sub
   return 0
 end
 local uid = b64url(id)
-local n = tonumber(ARGV[6])
-local body = table.concat({unpack(ARGV, 7, 6 + n)}, uid)
+local n = tonumber(ARGV[7])
+local body = table.concat({unpack(ARGV, 8, 7 + n)}, uid)
 local rkey = ARGV[1] .. 'reset:' .. ARGV[3]
 redis.call('HSET', rkey, 'user_id', id, 'pwfp', sha256_hex(u[2]))
 redis.call('EXPIRE', rkey, ARGV[4])
-redis.call('XADD', ARGV[5], '*', 'to', u[1], 'body', body, 'uid', uid, unpack(ARGV, 7 + n))
+redis.call('XADD', ARGV[5], 'MAXLEN', '~', ARGV[6], '*', 'to', u[1], 'body', body, 'uid', uid,
+           unpack(ARGV, 8 + n))
 return tonumber(id)
