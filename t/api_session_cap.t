@@ -2,7 +2,7 @@
 # user's sessions (and opaque keys): a login revokes the oldest beyond it,
 # record and all, so its refresh token stops working; sessions/ reads at most
 # the cap; an older version's plain set is sorted and capped too.  Users
-# 900-903 are this file's own (redis_before), so the shared fixtures stay as
+# 9900-9903 are this file's own (redis_before), so the shared fixtures stay as
 # they are, and so do the session ids (none a fixture's).
 use Test::Nginx::Socket 'no_plan';
 use lib 't';
@@ -40,15 +40,15 @@ __DATA__
     restauth_password_iterations 1000;
     restauth_max_sessions_per_user 3;
 --- redis_before eval
-main::user_lines(900, 'capped') . main::session_lines(900,
+main::user_lines(9900, 'capped') . main::session_lines(9900,
     ['5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a', 1700000001],
     ['5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b', 1700000002],
     ['5c5c5c5c5c5c5c5c5c5c5c5c5c5c5c5c', 1700000003])
 --- request eval
 [
 "POST /auth/login/\n{\"username\": \"capped\", \"password\": \"Capped-Pass-2024\"}",
-"POST /auth/token/refresh/\n{\"refresh\": \"" . RestauthTest::refresh_token(900, '5a' x 16, 'j' . '5a' x 16) . "\"}",
-"POST /auth/token/refresh/\n{\"refresh\": \"" . RestauthTest::refresh_token(900, '5b' x 16, 'j' . '5b' x 16) . "\"}",
+"POST /auth/token/refresh/\n{\"refresh\": \"" . RestauthTest::refresh_token(9900, '5a' x 16, 'j' . '5a' x 16) . "\"}",
+"POST /auth/token/refresh/\n{\"refresh\": \"" . RestauthTest::refresh_token(9900, '5b' x 16, 'j' . '5b' x 16) . "\"}",
 ]
 --- more_headers
 Content-Type: application/json
@@ -61,9 +61,9 @@ qr/^\{"detail": "Token is blacklisted", "code": "token_not_valid"\}$/,
 qr/^\{"access": "eyJ/,
 ]
 --- redis_after
-ZCARD restauth:user:900:sessions => 3
+ZCARD restauth:user:9900:sessions => 3
 EXISTS restauth:session:5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a => 0
-ZSCORE restauth:user:900:sessions 5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a => (nil)
+ZSCORE restauth:user:9900:sessions 5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a => (nil)
 EXISTS restauth:session:5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b restauth:session:5c5c5c5c5c5c5c5c5c5c5c5c5c5c5c5c => 2
 
 
@@ -72,7 +72,7 @@ EXISTS restauth:session:5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b restauth:session:5c5c5c
 --- http_config
     restauth_password_iterations 1000;
 --- redis_before eval
-main::user_lines(900, 'capped') . main::session_lines(900,
+main::user_lines(9900, 'capped') . main::session_lines(9900,
     map { [sprintf('%032x', 0xd000 + $_), 1700000000 + $_] } 1 .. 100)
 --- request
 POST /auth/login/
@@ -81,7 +81,7 @@ POST /auth/login/
 Content-Type: application/json
 --- error_code: 200
 --- redis_after
-ZCARD restauth:user:900:sessions => 100
+ZCARD restauth:user:9900:sessions => 100
 EXISTS restauth:session:0000000000000000000000000000d001 => 0
 EXISTS restauth:session:0000000000000000000000000000d002 => 1
 
@@ -91,18 +91,18 @@ EXISTS restauth:session:0000000000000000000000000000d002 => 1
 --- http_config
     restauth_max_sessions_per_user 2;
 --- redis_before eval
-main::user_lines(901, 'lister') . main::session_lines(901,
+main::user_lines(9901, 'lister') . main::session_lines(9901,
     ['6a6a6a6a6a6a6a6a6a6a6a6a6a6a6a6a', 1700000001],
     ['6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b', 1700000002],
     ['6c6c6c6c6c6c6c6c6c6c6c6c6c6c6c6c', 1700000003])
 --- request
 GET /auth/sessions/
 --- more_headers eval
-"Authorization: Bearer " . RestauthTest::access_token(901, 'lister', '6c6c6c6c6c6c6c6c6c6c6c6c6c6c6c6c')
+"Authorization: Bearer " . RestauthTest::access_token(9901, 'lister', '6c6c6c6c6c6c6c6c6c6c6c6c6c6c6c6c')
 --- error_code: 200
 --- response_body_like: ^\[\{"id": "6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b", [^\]]*"current": false\}, \{"id": "6c6c6c6c6c6c6c6c6c6c6c6c6c6c6c6c", [^\]]*"current": true\}\]$
 --- redis_after
-ZCARD restauth:user:901:sessions => 3
+ZCARD restauth:user:9901:sessions => 3
 
 
 
@@ -111,10 +111,10 @@ ZCARD restauth:user:901:sessions => 3
     restauth_password_iterations 1000;
     restauth_max_sessions_per_user 2;
 --- redis_before eval
-main::user_lines(902, 'legacy') . "DEL restauth:user:902:sessions restauth:user:902:sessions:unsorted\n"
+main::user_lines(9902, 'legacy') . "DEL restauth:user:9902:sessions restauth:user:9902:sessions:unsorted\n"
 . join '', map {
-    "HSET restauth:session:4${_}4${_}4${_}4${_}4${_}4${_}4${_}4${_}4${_}4${_}4${_}4${_}4${_}4${_}4${_}4${_} user_id 902 jti j created 170000000$_\n"
-    . "SADD restauth:user:902:sessions 4${_}4${_}4${_}4${_}4${_}4${_}4${_}4${_}4${_}4${_}4${_}4${_}4${_}4${_}4${_}4${_}\n"
+    "HSET restauth:session:4${_}4${_}4${_}4${_}4${_}4${_}4${_}4${_}4${_}4${_}4${_}4${_}4${_}4${_}4${_}4${_} user_id 9902 jti j created 170000000$_\n"
+    . "SADD restauth:user:9902:sessions 4${_}4${_}4${_}4${_}4${_}4${_}4${_}4${_}4${_}4${_}4${_}4${_}4${_}4${_}4${_}4${_}\n"
 } 1 .. 4
 --- request
 POST /auth/login/
@@ -123,11 +123,11 @@ POST /auth/login/
 Content-Type: application/json
 --- error_code: 200
 --- redis_after
-TYPE restauth:user:902:sessions => zset
-ZCARD restauth:user:902:sessions => 2
-EXISTS restauth:user:902:sessions:unsorted => 0
+TYPE restauth:user:9902:sessions => zset
+ZCARD restauth:user:9902:sessions => 2
+EXISTS restauth:user:9902:sessions:unsorted => 0
 EXISTS restauth:session:41414141414141414141414141414141 restauth:session:42424242424242424242424242424242 restauth:session:43434343434343434343434343434343 => 0
-ZSCORE restauth:user:902:sessions 44444444444444444444444444444444 => 1700000004
+ZSCORE restauth:user:9902:sessions 44444444444444444444444444444444 => 1700000004
 
 
 
@@ -137,11 +137,11 @@ ZSCORE restauth:user:902:sessions 44444444444444444444444444444444 => 1700000004
     restauth_token_mode opaque;
     restauth_max_sessions_per_user 2;
 --- redis_before eval
-main::user_lines(903, 'keyholder') . "DEL restauth:user:903:tokens\n"
-. "HSET restauth:token:468d019ea81224aeca7ee270b11959d8a187f6f0b6a3febff1c34dc1d66c8d85 user_id 903 created 1700000001\n"
-. "ZADD restauth:user:903:tokens 1700000001 468d019ea81224aeca7ee270b11959d8a187f6f0b6a3febff1c34dc1d66c8d85\n"
-. "HSET restauth:token:79396ef8980b554cb66116d8c775a13c499189f5681b6d3a2efd2df8990afc55 user_id 903 created 1700000002\n"
-. "ZADD restauth:user:903:tokens 1700000002 79396ef8980b554cb66116d8c775a13c499189f5681b6d3a2efd2df8990afc55\n"
+main::user_lines(9903, 'keyholder') . "DEL restauth:user:9903:tokens\n"
+. "HSET restauth:token:468d019ea81224aeca7ee270b11959d8a187f6f0b6a3febff1c34dc1d66c8d85 user_id 9903 created 1700000001\n"
+. "ZADD restauth:user:9903:tokens 1700000001 468d019ea81224aeca7ee270b11959d8a187f6f0b6a3febff1c34dc1d66c8d85\n"
+. "HSET restauth:token:79396ef8980b554cb66116d8c775a13c499189f5681b6d3a2efd2df8990afc55 user_id 9903 created 1700000002\n"
+. "ZADD restauth:user:9903:tokens 1700000002 79396ef8980b554cb66116d8c775a13c499189f5681b6d3a2efd2df8990afc55\n"
 --- request eval
 [
 "POST /auth/login/\n{\"username\": \"keyholder\", \"password\": \"Capped-Pass-2024\"}",
@@ -163,9 +163,9 @@ qr/^\{"detail": "Invalid token."\}$/,
 qr/"username": "keyholder"/,
 ]
 --- redis_after
-ZCARD restauth:user:903:tokens => 2
+ZCARD restauth:user:9903:tokens => 2
 EXISTS restauth:token:468d019ea81224aeca7ee270b11959d8a187f6f0b6a3febff1c34dc1d66c8d85 => 0
-ZSCORE restauth:user:903:tokens 79396ef8980b554cb66116d8c775a13c499189f5681b6d3a2efd2df8990afc55 => 1700000002
+ZSCORE restauth:user:9903:tokens 79396ef8980b554cb66116d8c775a13c499189f5681b6d3a2efd2df8990afc55 => 1700000002
 
 
 
