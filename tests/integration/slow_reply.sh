@@ -21,8 +21,9 @@
 # T is restauth_redis_timeout; the test waits on events (a curl finishing)
 # and only sleeps T/2 to place B and P2 late enough that T/2 is left for the
 # UNPAUSE to reach Redis after A's 503.  Then the truly dead case: a stopped
-# Redis makes the waiting requests 503 and a new connection takes over when
-# it answers again, without a reload.
+# Redis: the late request (a session check) answers 503, the one behind it
+# still gets its reply, and a new connection takes over when Redis answers
+# again, without a reload.
 set -u
 here=$(cd "$(dirname "$0")/../.." && pwd)
 work=$(mktemp -d); chmod 755 "$work"
@@ -152,16 +153,18 @@ request C2 POST /auth/password/reset/ '{"email": "nobody@example.com"}'; finish 
 expect "the script that was late runs again" 200 "$work/C2"
 
 # ---- a Redis that stops answering altogether, then comes back ----------------
+# The late one is a session check this time: D2 first, D behind it.
 kill -STOP "$(cat "$work/redis.pid")"
-request D GET /auth/health/
 request D2 GET /app/ "" "$token"
-finish D; finish D2
-expect "503 while redis is stopped" 503 "$work/D"
+sleep $((T / 2))
+request D GET /auth/health/
+finish D2
 expect "session check 503 while redis is stopped" 503 "$work/D2"
-# the stalled connection was left behind: a new one is opened for this one
+# the stalled connection was left to D: E goes to a new one
 request E GET /auth/health/
 kill -CONT "$(cat "$work/redis.pid")"
-finish E
+finish D; finish E
+expect "a request behind the late session check gets its reply" 200 "$work/D"
 expect "a request sent while it stalled is served once it answers" 200 "$work/E"
 request F GET /auth/health/; finish F
 expect "recovered without a reload" 200 "$work/F"
