@@ -160,6 +160,7 @@ test-examples: module
 
 test-integration: module
 	timeout 300 tests/integration/redis_recovery.sh
+	timeout 300 tests/integration/slow_reply.sh
 	timeout 300 tests/integration/nonblocking.sh
 	timeout 300 tests/integration/registration_race.sh
 	timeout 300 tests/integration/login_race.sh

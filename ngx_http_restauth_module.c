@@ -105,6 +105,13 @@ static ngx_conf_enum_t  ngx_http_restauth_protect_modes[] = {
 };
 
 
+/* Each login's script evicts beyond it, and listing reads this many
+ * sessions in one script: keep it small enough to stay cheap. */
+static ngx_conf_num_bounds_t  ngx_http_restauth_max_sessions_bounds = {
+    ngx_conf_check_num_bounds, 1, 1000
+};
+
+
 /* At least one entry kept; the core holds it as an unsigned. */
 static ngx_conf_num_bounds_t  ngx_http_restauth_mail_stream_maxlen_bounds = {
     ngx_conf_check_num_bounds, 1, 1000000000
@@ -399,6 +406,13 @@ static ngx_command_t  ngx_http_restauth_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_restauth_loc_conf_t, logout_on_password_change),
       NULL },
+
+    { ngx_string("restauth_max_sessions_per_user"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_restauth_loc_conf_t, max_sessions_per_user),
+      &ngx_http_restauth_max_sessions_bounds },
 
     { ngx_string("restauth_csrf"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_FLAG,

@@ -17,6 +17,7 @@ static ngx_int_t ngx_http_restauth_collect_body(ngx_http_request_t *r,
 static void ngx_http_restauth_wait(ngx_http_request_t *r);
 static void ngx_http_restauth_run(ngx_http_restauth_ctx_t *ctx);
 static ngx_int_t ngx_http_restauth_send_redis(ngx_http_restauth_ctx_t *ctx);
+static void ngx_http_restauth_redis_late(ngx_event_t *ev);
 static void ngx_http_restauth_redis_reply(redisAsyncContext *ac, void *reply,
     void *privdata);
 static void ngx_http_restauth_cleanup(void *data);
@@ -407,6 +408,7 @@ ngx_http_restauth_send_redis(ngx_http_restauth_ctx_t *ctx)
     }
 
     ngx_http_restauth_redis_add_timer(&ctx->timer,
+                                      ngx_http_restauth_redis_late,
                                       ctx->request->connection->log);
 
     return NGX_AGAIN;
@@ -453,6 +455,40 @@ ngx_http_restauth_redis_reply(redisAsyncContext *ac, void *reply,
     if (ctx->timer.timer_set) {
         ngx_del_timer(&ctx->timer);
     }
+
+    ngx_http_restauth_api_resume(ctx);
+}
+
+
+/*
+ * restauth_redis_timeout passed without every reply: this request answers
+ * 503 alone.  Its commands still in flight are detached (the reply
+ * callback frees them when their late replies come, or when the
+ * connection is closed), so the connection stays with the other requests.
+ */
+static void
+ngx_http_restauth_redis_late(ngx_event_t *ev)
+{
+    ngx_uint_t                i;
+    ngx_http_restauth_ctx_t  *ctx;
+
+    ctx = ev->data;
+
+    ngx_log_error(NGX_LOG_ERR, ev->log, 0,
+                  "restauth: redis did not answer within "
+                  "restauth_redis_timeout");
+
+    for (i = 0; i < ctx->nops; i++) {
+        if (ctx->ops[i]) {
+            ctx->ops[i]->ctx = NULL;
+            ctx->ops[i] = NULL;
+            restauth_call_redis_reply(ctx->call, i, NULL);
+        }
+    }
+
+    ctx->pending = 0;
+
+    ngx_http_restauth_redis_timed_out();
 
     ngx_http_restauth_api_resume(ctx);
 }

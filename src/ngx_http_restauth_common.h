@@ -220,7 +220,8 @@ ngx_int_t ngx_http_restauth_filter_init(ngx_conf_t *cf);
 /*
  * src/ngx_http_restauth_redis.c: the worker's one Redis connection.  It
  * connects on demand (AUTH and SELECT first), and a reset answers every
- * pending command with a NULL reply.
+ * pending command with a NULL reply.  A late reply fails only its own
+ * request (see ngx_http_restauth_redis_add_timer).
  */
 ngx_int_t ngx_http_restauth_redis_init_process(ngx_cycle_t *cycle);
 void ngx_http_restauth_redis_exit_process(ngx_cycle_t *cycle);
@@ -228,9 +229,14 @@ void ngx_http_restauth_redis_exit_process(ngx_cycle_t *cycle);
  * NGX_ERROR: Redis is unavailable and fn will not run. */
 ngx_int_t ngx_http_restauth_redis_submit(int argc, const char **argv,
     const size_t *argvlen, redisCallbackFn *fn, void *privdata);
-/* Arms a request's timer for restauth_redis_timeout; when it fires the
- * connection is reset, which answers the request's commands. */
-void ngx_http_restauth_redis_add_timer(ngx_event_t *timer, ngx_log_t *log);
+/* Arms a request's timer for restauth_redis_timeout.  The handler detaches
+ * the request's callbacks (their late replies are dropped), answers it 503,
+ * and calls ngx_http_restauth_redis_timed_out(), which retires a connection
+ * that stalls (new commands then go to a new one) without failing the other
+ * requests waiting on it. */
+void ngx_http_restauth_redis_add_timer(ngx_event_t *timer,
+    ngx_event_handler_pt handler, ngx_log_t *log);
+void ngx_http_restauth_redis_timed_out(void);
 void ngx_http_restauth_redis_reset(void);
 
 /* src/ngx_http_restauth_util.c */

@@ -49,6 +49,7 @@ static ngx_uint_t ngx_http_restauth_requirements_met(
     ngx_http_restauth_loc_conf_t *rlcf, ngx_http_restauth_protect_ctx_t *pctx);
 static ngx_int_t ngx_http_restauth_check_session(ngx_http_request_t *r,
     ngx_http_restauth_loc_conf_t *rlcf, ngx_http_restauth_protect_ctx_t *pctx);
+static void ngx_http_restauth_session_late(ngx_event_t *ev);
 static void ngx_http_restauth_session_reply(redisAsyncContext *ac,
     void *reply, void *privdata);
 
@@ -683,7 +684,9 @@ ngx_http_restauth_check_session(ngx_http_request_t *r,
 
     pctx->check = check;
 
-    ngx_http_restauth_redis_add_timer(&check->timer, r->connection->log);
+    ngx_http_restauth_redis_add_timer(&check->timer,
+                                      ngx_http_restauth_session_late,
+                                      r->connection->log);
 
     return NGX_AGAIN;
 }
@@ -730,6 +733,40 @@ ngx_http_restauth_session_reply(redisAsyncContext *ac, void *reply,
 
     /* The request waits in the access phase (main request) or the
      * precontent phase (subrequest); its write handler runs the phases. */
+    if (ngx_http_post_request(r, NULL) != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+    }
+
+    ngx_http_run_posted_requests(c);
+}
+
+
+/* The EXISTS is late: fail closed (503) for this request alone; the reply
+ * callback frees the detached check when the late reply comes. */
+static void
+ngx_http_restauth_session_late(ngx_event_t *ev)
+{
+    ngx_connection_t                   *c;
+    ngx_http_request_t                 *r;
+    ngx_http_restauth_protect_ctx_t    *pctx;
+    ngx_http_restauth_session_check_t  *check = ev->data;
+
+    r = check->request;
+    pctx = check->pctx;
+
+    ngx_log_error(NGX_LOG_ERR, ev->log, 0,
+                  "restauth: redis did not answer within "
+                  "restauth_redis_timeout (session check)");
+
+    check->request = NULL;
+    pctx->check = NULL;
+    pctx->session_checked = 1;
+    pctx->session_unknown = 1;
+
+    ngx_http_restauth_redis_timed_out();
+
+    c = r->connection;
+
     if (ngx_http_post_request(r, NULL) != NGX_OK) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
     }

@@ -5,8 +5,18 @@
  * hiredis's asynchronous client on nginx's event loop: the socket is
  * wrapped in an nginx connection, read and write interest are nginx
  * events, and a link is freed by hiredis's own cleanup hook, so nothing
- * outlives its context.  Commands go out in order on one connection; a
- * reset (timeout, or exit) answers every pending command with NULL.
+ * outlives its context.  Commands go out in order on one connection.
+ *
+ * A request whose reply is late answers 503 on its own timer and detaches
+ * its callbacks (the late reply is dropped); the others keep waiting on
+ * the same connection.  When the connection has had commands pending and
+ * read nothing for restauth_redis_timeout, it is retired: new commands go
+ * to a new connection, and the retired one keeps delivering to the
+ * requests already waiting on it until it is closed one more
+ * restauth_redis_timeout later, when every request that used it has had
+ * its reply or its own timeout.  So a dead Redis is left behind, and no
+ * request is failed by another's timeout.  A reset (exit) answers every
+ * pending command with NULL.
  */
 
 
@@ -22,19 +32,27 @@ typedef struct {
     ngx_http_restauth_redis_t *rd;
     redisAsyncContext         *ac;
     ngx_connection_t          *conn;
+    /* when the link last read from Redis, or went from idle to busy */
+    ngx_msec_t                 progress;
+    /* retired: the link is freed when this fires */
+    ngx_event_t                drain;
+    ngx_queue_t                queue;           /* in rd->retired */
+    unsigned                   retired:1;
 } ngx_http_restauth_redis_link_t;
 
 
-/* The worker's Redis client: at most one live link at a time. */
+/* The worker's Redis client: at most one link taking new commands, and
+ * retired links still delivering replies to the requests that used them. */
 struct ngx_http_restauth_redis_s {
     ngx_http_restauth_redis_link_t  *link;
+    ngx_queue_t                      retired;
     ngx_log_t                       *log;
 };
 
 
 static ngx_int_t ngx_http_restauth_redis_connect(
     ngx_http_restauth_redis_t *rd);
-static void ngx_http_restauth_redis_timeout(ngx_event_t *ev);
+static void ngx_http_restauth_redis_drain(ngx_event_t *ev);
 
 
 /* Lives from init_process to exit_process; NULL when no location uses
@@ -49,6 +67,8 @@ ngx_http_restauth_redis_read(ngx_event_t *ev)
     ngx_http_restauth_redis_link_t  *link = c->data;
 
     ngx_log_debug0(NGX_LOG_DEBUG_HTTP, ev->log, 0, "restauth redis read");
+
+    link->progress = ngx_current_msec;
 
     /* May free the context, the link and c: touch none afterwards. */
     redisAsyncHandleRead(link->ac);
@@ -145,6 +165,14 @@ ngx_http_restauth_redis_cleanup(void *privdata)
 
     c->fd = (ngx_socket_t) -1;
     ngx_free_connection(c);
+
+    if (link->drain.timer_set) {
+        ngx_del_timer(&link->drain);
+    }
+
+    if (link->retired) {
+        ngx_queue_remove(&link->queue);
+    }
 
     if (link->rd->link == link) {
         link->rd->link = NULL;
@@ -257,6 +285,7 @@ ngx_http_restauth_redis_connect(ngx_http_restauth_redis_t *rd)
     link->rd = rd;
     link->ac = ac;
     link->conn = c;
+    link->progress = ngx_current_msec;
     rd->link = link;
 
     ac->data = link;
@@ -303,6 +332,11 @@ ngx_http_restauth_redis_submit(int argc, const char **argv,
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, rd->log, 0,
                    "restauth redis submit: %*s", argvlen[0], argv[0]);
 
+    if (rd->link->ac->replies.head == NULL) {
+        /* idle until now: the wait for a reply starts here */
+        rd->link->progress = ngx_current_msec;
+    }
+
     if (redisAsyncCommandArgv(rd->link->ac, fn, privdata, argc, argv, argvlen)
         != REDIS_OK)
     {
@@ -314,33 +348,88 @@ ngx_http_restauth_redis_submit(int argc, const char **argv,
 
 
 void
-ngx_http_restauth_redis_add_timer(ngx_event_t *timer, ngx_log_t *log)
+ngx_http_restauth_redis_add_timer(ngx_event_t *timer,
+    ngx_event_handler_pt handler, ngx_log_t *log)
 {
     ngx_http_restauth_main_conf_t  *rmcf;
 
     rmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
                                                ngx_http_restauth_module);
 
-    timer->handler = ngx_http_restauth_redis_timeout;
+    timer->handler = handler;
     timer->log = log;
 
     ngx_add_timer(timer, rmcf->redis_timeout);
 }
 
 
-static void
-ngx_http_restauth_redis_timeout(ngx_event_t *ev)
+/*
+ * A request's reply is late; it has detached its callbacks already.  The
+ * connection is kept while it makes progress (replies to other requests
+ * keep coming, or it went busy less than restauth_redis_timeout ago);
+ * otherwise it is retired, not freed, so the requests waiting on it are
+ * not failed.
+ */
+void
+ngx_http_restauth_redis_timed_out(void)
 {
-    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, ev->log, 0, "restauth redis timeout");
+    ngx_http_restauth_redis_t       *rd;
+    ngx_http_restauth_redis_link_t  *link;
+    ngx_http_restauth_main_conf_t   *rmcf;
 
-    ngx_log_error(NGX_LOG_ERR, ev->log, 0,
-                  "restauth: redis did not answer within "
-                  "restauth_redis_timeout, resetting the connection");
+    rd = ngx_http_restauth_redis_conn;
 
-    /* Freeing the context answers every pending callback with NULL, which
-     * completes the waiting request too (with a 503 or an unknown
-     * session). */
-    ngx_http_restauth_redis_reset();
+    if (rd == NULL || rd->link == NULL) {
+        return;
+    }
+
+    link = rd->link;
+
+    if (link->ac->replies.head == NULL) {
+        /* idle: the late command was on a link retired before */
+        return;
+    }
+
+    rmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
+                                               ngx_http_restauth_module);
+
+    if (ngx_current_msec - link->progress < rmcf->redis_timeout) {
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                  "restauth: redis has read nothing for "
+                  "restauth_redis_timeout with commands pending; new commands "
+                  "go to a new connection");
+
+    rd->link = NULL;
+    link->retired = 1;
+    ngx_queue_insert_tail(&rd->retired, &link->queue);
+
+    link->drain.handler = ngx_http_restauth_redis_drain;
+    link->drain.data = link;
+    link->drain.log = rd->log;
+    /* a worker that exits frees it in exit_process; not worth waiting for */
+    link->drain.cancelable = 1;
+
+    /* Every command on it was sent before now, so by then each waiting
+     * request has had its reply or its own timeout. */
+    ngx_add_timer(&link->drain, rmcf->redis_timeout);
+}
+
+
+static void
+ngx_http_restauth_redis_drain(ngx_event_t *ev)
+{
+    ngx_http_restauth_redis_link_t  *link = ev->data;
+
+    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, ev->log, 0,
+                   "restauth redis retired link closed");
+
+    /* Any callback still pending is detached (its request timed out):
+     * hiredis answers it with NULL, which frees it; then the cleanup hook
+     * frees the link. */
+    redisAsyncFree(link->ac);
 }
 
 
@@ -378,6 +467,7 @@ ngx_http_restauth_redis_init_process(ngx_cycle_t *cycle)
     }
 
     rd->log = cycle->log;
+    ngx_queue_init(&rd->retired);
     ngx_http_restauth_redis_conn = rd;
 
     /* Connect eagerly; a failure here is retried by the first request. */
@@ -390,6 +480,22 @@ ngx_http_restauth_redis_init_process(ngx_cycle_t *cycle)
 void
 ngx_http_restauth_redis_exit_process(ngx_cycle_t *cycle)
 {
+    ngx_queue_t                     *q;
+    ngx_http_restauth_redis_t       *rd;
+    ngx_http_restauth_redis_link_t  *link;
+
     ngx_http_restauth_redis_reset();
+
+    rd = ngx_http_restauth_redis_conn;
+
+    if (rd != NULL) {
+        /* the cleanup hook unlinks each */
+        while (!ngx_queue_empty(&rd->retired)) {
+            q = ngx_queue_head(&rd->retired);
+            link = ngx_queue_data(q, ngx_http_restauth_redis_link_t, queue);
+            redisAsyncFree(link->ac);
+        }
+    }
+
     ngx_http_restauth_redis_conn = NULL;
 }

@@ -128,7 +128,7 @@ qr/^\{"non_field_errors": \["Unable to log in with provided credentials."\]\}$/,
 qr/"user": \{"pk": 5, "username": "erin"/,
 ]
 --- redis_after
-SISMEMBER restauth:user:5:sessions e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2 => 0
+ZSCORE restauth:user:5:sessions e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2 => (nil)
 EXISTS restauth:session:e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2 => 0
 EXISTS restauth:session:eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee => 1
 HGET restauth:user:5 password =~ \Apbkdf2_sha256\$1000\$
@@ -177,5 +177,5 @@ qr/^\{"access": "eyJ[\w-]+\.[\w-]+\.[\w-]+", "refresh": "eyJ/,
 qr/"user": \{"pk": 7, "username": "grace"/,
 ]
 --- redis_after
-SISMEMBER restauth:user:7:sessions 18181818181818181818181818181818 => 1
-SISMEMBER restauth:user:7:sessions 17171717171717171717171717171717 => 1
+ZSCORE restauth:user:7:sessions 18181818181818181818181818181818 => 1700000000
+ZSCORE restauth:user:7:sessions 17171717171717171717171717171717 => 1700000000

@@ -80,7 +80,8 @@ Task<bool> log_in(Call &call, const User &user, int status, std::string upgraded
         std::string digest = sha256_hex(key);
         Command start{"EVAL", std::string(lua::start_opaque), "3", keys.user(user.id), keys.opaque_token(digest),
                       keys.user_tokens(user.id), iso8601(call.now()), user.password, upgraded_hash,
-                      std::to_string(user.id), now, digest};
+                      std::to_string(user.id), now, digest, keys.prefix(),
+                      std::to_string(s.max_sessions_per_user)};
         auto started = co_await call.redis(std::move(start));
         if (started[0].integer != 1) co_return false;
         call.respond(status, "{\"key\": " + json_string(key) + "}");
@@ -93,6 +94,7 @@ Task<bool> log_in(Call &call, const User &user, int status, std::string upgraded
         "EVAL", std::string(lua::start_session), "3",
         keys.user(user.id), keys.session(sid), keys.user_sessions(user.id),
         iso8601(call.now()), std::to_string(s.refresh_lifetime), user.password, upgraded_hash, sid,
+        keys.prefix(), std::to_string(s.max_sessions_per_user), now,
         "user_id", std::to_string(user.id), "jti", pair.refresh_jti, "created", now, "last_used", now,
         "user_agent", call.request().user_agent.substr(0, 512), "ip", call.request().client_ip,
         "expires", std::to_string(pair.refresh_exp),
@@ -102,6 +104,20 @@ Task<bool> log_in(Call &call, const User &user, int status, std::string upgraded
     set_token_cookies(call, pair);
     call.respond(status, "{" + token_pair_fields(call, pair) + ", \"user\": " + user_json(user) + "}");
     co_return true;
+}
+
+Task<void> finish_revocation(Call &call, int64_t user_id, std::string keep)
+{
+    Keys keys = keys_of(call);
+    // Each run deletes up to a step (lib_revoke.lua) and makes progress, so
+    // this ends; the ceiling only guards against a runaway writer.
+    for (int i = 0; i < 100000; i++) {
+        Command more{"EVAL", std::string(lua::end_all_sessions), "2", keys.user_sessions(user_id),
+                     keys.user_tokens(user_id), keys.prefix(), keep};
+        auto left = co_await call.redis(std::move(more));
+        if (left[0].type != RedisValue::Type::Integer || left[0].integer <= 0) co_return;
+    }
+    call.log(RESTAUTH_LOG_ERR, "revocation for user " + std::to_string(user_id) + " did not finish");
 }
 
 namespace {

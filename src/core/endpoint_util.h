@@ -44,6 +44,13 @@ Task<std::optional<Caller>> authenticate(Call &call);
 // false, answering nothing, when the user disappeared meanwhile.
 Task<bool> log_in(Call &call, const User &user, int status, std::string upgraded_hash);
 
+// Runs end_all_sessions.lua (keeping `keep`, a session id or key digest, or
+// none) until no session or opaque key of the user is left: after a script
+// that revoked one step and reported more (an index larger than one step
+// holds, written before restauth_max_sessions_per_user or under a larger
+// cap).
+Task<void> finish_revocation(Call &call, int64_t user_id, std::string keep);
+
 // 401 with WWW-Authenticate, as every 401 carries.
 void respond_unauthorized(Call &call, std::string body);
 

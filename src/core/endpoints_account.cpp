@@ -256,9 +256,7 @@ Task<void> logout(Call &call)
 
     Keys keys = keys_of(call);
     if (end_all) {
-        Command cmd{"EVAL", std::string(lua::end_all_sessions), "2", keys.user_sessions(token.user_id),
-                    keys.user_tokens(token.user_id), keys.prefix()};
-        co_await call.redis(std::move(cmd));
+        co_await finish_revocation(call, token.user_id, "");
         call.log(RESTAUTH_LOG_INFO, "all sessions of user " + std::to_string(token.user_id) + " revoked");
         respond_detail(call, 200, "Successfully logged out.");
         co_return;
@@ -426,7 +424,9 @@ Task<void> password_change(Call &call)
                                      keys.user_tokens(user.id), keys.prefix(), "", hash, keep,
                                      s.logout_on_password_change ? "1" : "0"};
     auto set = co_await call.redis(std::move(cmd));
-    if (set[0].integer != 1) {
+    if (set[0].integer == 2) {
+        co_await finish_revocation(call, user.id, keep);
+    } else if (set[0].integer != 1) {
         respond_unauthorized(call, R"({"detail": "User not found", "code": "user_not_found"})");
         co_return;
     }

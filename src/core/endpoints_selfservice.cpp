@@ -479,7 +479,9 @@ Task<void> password_reset_confirm(Call &call)
                 std::to_string(user.id), user.password, pwfp, hash, keys.prefix(),
                 s.logout_on_password_change ? "1" : "0"};
     auto reset = co_await call.redis(std::move(cmd));
-    if (reset[0].integer != 1) {
+    if (reset[0].integer == 2) {
+        co_await finish_revocation(call, user.id, "");
+    } else if (reset[0].integer != 1) {
         // Used by a concurrent request, or the password changed meanwhile.
         errors.add("token", kInvalidValue);
         respond_errors(call, errors);

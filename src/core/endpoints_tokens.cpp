@@ -135,7 +135,8 @@ Task<void> sessions_list(Call &call)
         co_return;
     }
     Keys keys = keys_of(call);
-    Command cmd{"EVAL", std::string(lua::list_sessions), "1", keys.user_sessions(caller->user.id), keys.prefix()};
+    Command cmd{"EVAL", std::string(lua::list_sessions), "1", keys.user_sessions(caller->user.id), keys.prefix(),
+                std::to_string(call.settings().max_sessions_per_user)};
     auto list = co_await call.redis(std::move(cmd));
     std::string out = "[";
     for (const RedisValue &session : list[0].elements) {

@@ -27,25 +27,28 @@
                                 static_cast<size_t>(restauth_lua_##name##_end - restauth_lua_##name)}; \
     }
 #define RESTAUTH_LUA_SCRIPT(name) RESTAUTH_LUA_SCRIPT_WITH(name, "")
-// lib_revoke.lua: revoke_credentials, the one way to end a user's sessions
-// and opaque keys (scripts/restauth-user puts it before its cli_*.lua).
-#define RESTAUTH_LUA_REVOKE ".incbin \"lib_revoke.lua\"\n"
+// lib_index.lua: a user's capped session and opaque-key indexes (sorted
+// sets); lib_revoke.lua: revoke_credentials, the one way to end a user's
+// sessions and opaque keys (scripts/restauth-user puts both before its
+// cli_*.lua).
+#define RESTAUTH_LUA_INDEX ".incbin \"lib_index.lua\"\n"
+#define RESTAUTH_LUA_REVOKE RESTAUTH_LUA_INDEX ".incbin \"lib_revoke.lua\"\n"
 
 RESTAUTH_LUA_SCRIPT(create_user)
-RESTAUTH_LUA_SCRIPT(delete_own_session)
+RESTAUTH_LUA_SCRIPT_WITH(delete_own_session, RESTAUTH_LUA_INDEX)
 RESTAUTH_LUA_SCRIPT_WITH(end_all_sessions, RESTAUTH_LUA_REVOKE)
-RESTAUTH_LUA_SCRIPT(end_session)
+RESTAUTH_LUA_SCRIPT_WITH(end_session, RESTAUTH_LUA_INDEX)
 RESTAUTH_LUA_SCRIPT(find_user)
-RESTAUTH_LUA_SCRIPT(list_sessions)
+RESTAUTH_LUA_SCRIPT_WITH(list_sessions, RESTAUTH_LUA_INDEX)
 RESTAUTH_LUA_SCRIPT(login_attempt)
 RESTAUTH_LUA_SCRIPT(rate_limit)
 RESTAUTH_LUA_SCRIPT(register_user)
 RESTAUTH_LUA_SCRIPT(request_reset)
 RESTAUTH_LUA_SCRIPT(resend_verification)
 RESTAUTH_LUA_SCRIPT_WITH(reset_password, RESTAUTH_LUA_REVOKE)
-RESTAUTH_LUA_SCRIPT(rotate_session)
+RESTAUTH_LUA_SCRIPT_WITH(rotate_session, RESTAUTH_LUA_INDEX)
 RESTAUTH_LUA_SCRIPT_WITH(set_password, RESTAUTH_LUA_REVOKE)
-RESTAUTH_LUA_SCRIPT(start_opaque)
-RESTAUTH_LUA_SCRIPT(start_session)
+RESTAUTH_LUA_SCRIPT_WITH(start_opaque, RESTAUTH_LUA_INDEX)
+RESTAUTH_LUA_SCRIPT_WITH(start_session, RESTAUTH_LUA_INDEX)
 RESTAUTH_LUA_SCRIPT(update_profile)
 RESTAUTH_LUA_SCRIPT(verify_email)

@@ -4,8 +4,10 @@
 // Each file starts with its KEYS and ARGV, and what it returns.  The
 // cli_*.lua files there are the CLI's own (delete, import), not embedded.
 // lib_*.lua files are libraries (local functions) put in front of the
-// scripts that use them: lib_revoke.lua's revoke_credentials is the one way
-// every script ends a user's sessions and opaque keys.
+// scripts that use them: lib_index.lua keeps a user's session and opaque-key
+// indexes capped (restauth_max_sessions_per_user) and every script's work on
+// them bounded; lib_revoke.lua's revoke_credentials is the one way every
+// script ends a user's sessions and opaque keys.
 //
 // Key names are built by the Keys class (user_store.h); scripts that reach
 // keys they are not given build the same names from the prefix (ARGV):

@@ -110,6 +110,7 @@ enum {
     X(UINT,   password_min_length,        8)                                  \
     X(FLAG,   old_password_field,         0)                                  \
     X(FLAG,   logout_on_password_change,  1)                                  \
+    X(UINT,   max_sessions_per_user,      100)                                \
     X(FLAG,   csrf,                       1)                                  \
     X(STR,    csrf_secret,                "")                                 \
     X(STR,    csrf_trusted_origins,       "")                                 \

@@ -154,7 +154,7 @@ case "$umail" in *@example.com) ok "stored address has a lower-cased domain ($um
     *) fail "stored address '$umail'" ;; esac
 check "new user is active" "$(rcli HGET restauth:user:1 is_active)" 1
 check "new user is unverified" "$(rcli HGET restauth:user:1 email_verified)" 0
-check "new user has a session (logged in as at login)" "$(rcli SCARD restauth:user:1:sessions)" 1
+check "new user has a session (logged in as at login)" "$(rcli ZCARD restauth:user:1:sessions)" 1
 
 # ---- the verification mail -----------------------------------------------------
 check "one mail queued (the winner's verification)" "$(rcli XLEN $stream)" 1
@@ -211,7 +211,7 @@ confirm="{\"uid\": \"MQ\", \"token\": \"$token\", \"new_password1\": \"Race-New-
 check "reset confirm with the mailed uid and token" "$(post password/reset/confirm/ "$confirm")" \
     '200 {"detail": "Password has been reset with the new password."}'
 check "reset record gone" "$(rcli EXISTS "$rrec")" 0
-check "sessions revoked by the reset" "$(rcli SCARD restauth:user:1:sessions)" 0
+check "sessions revoked by the reset" "$(rcli ZCARD restauth:user:1:sessions)" 0
 check "the token works once" "$(post password/reset/confirm/ "$confirm")" '400 {"token": ["Invalid value"]}'
 out=$(post login/ "{\"username\": \"$uname\", \"password\": \"Race-New-Pass-2025\"}")
 case "$out" in "200 "*'"user": {"pk": 1,'*) ok "login with the new password" ;; *) fail "login with the new password: $out" ;; esac

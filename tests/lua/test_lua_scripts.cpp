@@ -227,9 +227,11 @@ Hash hgetall(const std::string &key)
     return h;
 }
 
+// The members of a set or a sorted set (the session and key indexes).
 Members smembers(const std::string &key)
 {
-    RedisValue v = send({"SMEMBERS", key});
+    bool sorted = send({"TYPE", key}).str == "zset";
+    RedisValue v = send(sorted ? Command{"ZRANGE", key, "0", "-1"} : Command{"SMEMBERS", key});
     Members m;
     for (const auto &e : v.elements) m.insert(e.str);
     return m;
@@ -286,6 +288,9 @@ std::string snapshot()
             for (const auto &[f, v] : hgetall(k)) out += " " + f + "=" + v;
         } else if (type == "set") {
             for (const auto &m : smembers(k)) out += " " + m;
+        } else if (type == "zset") {
+            RedisValue v = send({"ZRANGE", k, "0", "-1", "WITHSCORES"});
+            for (const auto &e : v.elements) out += " " + e.str;
         } else if (type == "stream") {
             for (const auto &e : xrange(k)) {
                 out += " {";
@@ -439,18 +444,51 @@ Hash session_hash(int64_t uid, const std::string &jti)
             {"expires", std::to_string(kNow + 86400)}};
 }
 
-void put_session(int64_t uid, const std::string &sid, const std::string &jti)
+// A session as login leaves it: its record, and its id in the user's index
+// (a sorted set scored by creation time).
+void put_session(int64_t uid, const std::string &sid, const std::string &jti, int64_t created = kNow)
 {
-    put_hash(K.session(sid), session_hash(uid, jti));
+    Hash h = session_hash(uid, jti);
+    h["created"] = std::to_string(created);
+    put_hash(K.session(sid), h);
+    R("EXPIRE", K.session(sid), "86400");
+    R("ZADD", K.user_sessions(uid), std::to_string(created), sid);
+    R("EXPIRE", K.user_sessions(uid), "86400");
+}
+
+void put_opaque(int64_t uid, const std::string &digest, int64_t created = kNow)
+{
+    put_hash(K.opaque_token(digest), {{"user_id", std::to_string(uid)}, {"created", std::to_string(created)}});
+    R("ZADD", K.user_tokens(uid), std::to_string(created), digest);
+}
+
+// As an older version left them: the index a plain set, no order.
+void put_legacy_session(int64_t uid, const std::string &sid, const std::string &jti, int64_t created = kNow)
+{
+    Hash h = session_hash(uid, jti);
+    h["created"] = std::to_string(created);
+    put_hash(K.session(sid), h);
     R("EXPIRE", K.session(sid), "86400");
     R("SADD", K.user_sessions(uid), sid);
     R("EXPIRE", K.user_sessions(uid), "86400");
 }
 
-void put_opaque(int64_t uid, const std::string &digest)
+void put_legacy_opaque(int64_t uid, const std::string &digest, int64_t created = kNow)
 {
-    put_hash(K.opaque_token(digest), {{"user_id", std::to_string(uid)}, {"created", std::to_string(kNow)}});
+    put_hash(K.opaque_token(digest), {{"user_id", std::to_string(uid)}, {"created", std::to_string(created)}});
     R("SADD", K.user_tokens(uid), digest);
+}
+
+std::string unsorted(const std::string &index)
+{
+    return index + ":unsorted";
+}
+
+long long card(const std::string &key)
+{
+    std::string type = send({"TYPE", key}).str;
+    if (type == "zset") return send({"ZCARD", key}).integer;
+    return send({"SCARD", key}).integer;
 }
 
 int flush(void **)
@@ -834,13 +872,14 @@ void test_set_password_refusals(void **)
 
 // ============================================================================
 // start_session (KEYS user, session, user's sessions; ARGV last_login, ttl,
-// old hash, new hash or '', sid, session fields)
+// old hash, new hash or '', sid, prefix, cap, created, session fields)
 // ============================================================================
 
 RedisValue start_session(int64_t id, const std::string &sid, const std::string &read_hash,
-                         const std::string &upgraded, const std::string &jti)
+                         const std::string &upgraded, const std::string &jti, unsigned cap = 100)
 {
-    std::vector<std::string> args{"2023-11-14T22:13:20Z", "86400", read_hash, upgraded, sid};
+    std::vector<std::string> args{"2023-11-14T22:13:20Z", "86400", read_hash, upgraded, sid, kPrefix,
+                                  std::to_string(cap), std::to_string(kNow)};
     for (const auto &[k, v] : session_hash(id, jti)) {
         args.push_back(k);
         args.push_back(v);
@@ -888,14 +927,15 @@ void test_start_session_user_gone(void **)
 
 // ============================================================================
 // start_opaque (KEYS user, token, user's tokens; ARGV last_login, old hash,
-// new hash or '', user id, created, digest)
+// new hash or '', user id, created, digest, prefix, cap)
 // ============================================================================
 
 RedisValue start_opaque(int64_t id, const std::string &digest, const std::string &read_hash,
-                        const std::string &upgraded)
+                        const std::string &upgraded, unsigned cap = 100)
 {
     return EVAL(restauth::lua::start_opaque, {K.user(id), K.opaque_token(digest), K.user_tokens(id)},
-                {"2023-11-14T22:13:20Z", read_hash, upgraded, std::to_string(id), std::to_string(kNow), digest});
+                {"2023-11-14T22:13:20Z", read_hash, upgraded, std::to_string(id), std::to_string(kNow), digest,
+                 kPrefix, std::to_string(cap)});
 }
 
 void test_start_opaque(void **)
@@ -1096,9 +1136,10 @@ void test_end_session_stale_jti_revokes(void **)
 // end_all_sessions (KEYS user's sessions, user's opaque keys; ARGV prefix)
 // ============================================================================
 
-RedisValue end_all_sessions(int64_t id)
+// -> how many are left (0: done)
+RedisValue end_all_sessions(int64_t id, const std::string &keep = "")
 {
-    return EVAL(restauth::lua::end_all_sessions, {K.user_sessions(id), K.user_tokens(id)}, {kPrefix});
+    return EVAL(restauth::lua::end_all_sessions, {K.user_sessions(id), K.user_tokens(id)}, {kPrefix, keep});
 }
 
 void test_end_all_sessions(void **)
@@ -1106,9 +1147,9 @@ void test_end_all_sessions(void **)
     put_user(7, "alice", "alice@example.com");
     put_user(8, "bob", "bob@example.com");
     for (const char *sid : {"s1", "s2", "s3", "s4", "s5"}) put_session(7, sid, std::string("j") + sid);
-    R("SADD", K.user_sessions(7), "expired");  // a member whose session expired
+    R("ZADD", K.user_sessions(7), "1", "expired");  // a member whose session expired
     put_session(8, "b1", "jb");
-    EXPECT_INT(end_all_sessions(7), 5);
+    EXPECT_INT(end_all_sessions(7), 0);  // none left
     for (const char *sid : {"s1", "s2", "s3", "s4", "s5"}) EXPECT_GONE(K.session(sid));
     EXPECT_GONE(K.user_sessions(7));
     EXPECT_HASH(K.session("b1"), session_hash(8, "jb"));
@@ -1129,7 +1170,7 @@ void test_end_all_sessions_revokes_opaque_keys(void **)
     put_opaque(7, "d1");
     put_opaque(7, "d2");
     put_opaque(8, "db");
-    EXPECT_INT(end_all_sessions(7), 3);
+    EXPECT_INT(end_all_sessions(7), 0);
     EXPECT_GONE(K.session("s1"));
     EXPECT_GONE(K.opaque_token("d1"));
     EXPECT_GONE(K.opaque_token("d2"));
@@ -1147,8 +1188,8 @@ void test_list_sessions(void **)
     put_user(7, "alice", "alice@example.com");
     put_session(7, "s1", "j1");
     put_session(7, "s2", "j2");
-    R("SADD", K.user_sessions(7), "expired");
-    RedisValue v = EVAL(restauth::lua::list_sessions, {K.user_sessions(7)}, {kPrefix});
+    R("ZADD", K.user_sessions(7), "1", "expired");
+    RedisValue v = EVAL(restauth::lua::list_sessions, {K.user_sessions(7)}, {kPrefix, "100"});
     assert_int_equal(v.elements.size(), 2);
     std::map<std::string, Hash> got;
     for (const auto &s : v.elements) {
@@ -1168,7 +1209,7 @@ void test_list_sessions(void **)
 
 void test_list_sessions_empty(void **)
 {
-    RedisValue v = EVAL(restauth::lua::list_sessions, {K.user_sessions(7)}, {kPrefix});
+    RedisValue v = EVAL(restauth::lua::list_sessions, {K.user_sessions(7)}, {kPrefix, "100"});
     assert_true(v.type == RedisValue::Type::Array);
     assert_int_equal(v.elements.size(), 0);
 }
@@ -1199,11 +1240,207 @@ void test_delete_own_session_refusals(void **)
     put_user(8, "bob", "bob@example.com");
     put_session(7, "s1", "j1");
     put_session(8, "b1", "jb");
-    R("SADD", K.user_sessions(7), "b1");  // even if the caller's set names it
+    R("ZADD", K.user_sessions(7), "1", "b1");  // even if the caller's index names it
     std::string before = snapshot();
     EXPECT_INT(delete_own(7, "b1"), 0);  // someone else's
     EXPECT_INT(delete_own(7, "nope"), 0);
     EXPECT_UNCHANGED(before);
+}
+
+// ============================================================================
+// Bounded per-user state (lib_index.lua, lib_revoke.lua): a login keeps the
+// user's index at the cap by revoking the oldest; listing reads at most the
+// cap; revocation works a step per run; an older version's plain set is
+// sorted a step per run.
+// ============================================================================
+
+void test_start_session_evicts_the_oldest_beyond_the_cap(void **)
+{
+    put_user(7, "alice", "alice@example.com");
+    put_session(7, "s1", "j1", kNow - 30);
+    put_session(7, "s2", "j2", kNow - 20);
+    put_session(7, "s3", "j3", kNow - 10);
+    put_session(8, "b1", "jb", kNow - 99);  // another user's: untouched
+    EXPECT_INT(start_session(7, "s4", kHash, "", "j4", 3), 1);
+    EXPECT_GONE(K.session("s1"));  // revoked: its refresh token finds no session
+    EXPECT_MEMBERS(K.user_sessions(7), {"s2", "s3", "s4"});
+    EXPECT_HASH(K.session("s2"), [] { Hash h = session_hash(7, "j2"); h["created"] = std::to_string(kNow - 20); return h; }());
+    assert_int_equal(status_of(rotate(7, "s1", "j1", "jx")), 0);
+    EXPECT_MEMBERS(K.user_sessions(8), {"b1"});
+    // Under the cap: nothing evicted.
+    EXPECT_INT(start_session(7, "s5", kHash, "", "j5", 10), 1);
+    EXPECT_MEMBERS(K.user_sessions(7), {"s2", "s3", "s4", "s5"});
+}
+
+// Logins within one second tie on the score: the new session is never the
+// one evicted.
+void test_start_session_never_evicts_the_new_session(void **)
+{
+    put_user(7, "alice", "alice@example.com");
+    put_session(7, "zz1", "j1");
+    put_session(7, "zz2", "j2");
+    EXPECT_INT(start_session(7, "aa", kHash, "", "j3", 2), 1);  // "aa" sorts first among equal scores
+    assert_true(exists(K.session("aa")));
+    EXPECT_MEMBERS(K.user_sessions(7), {"aa", "zz2"});
+    EXPECT_GONE(K.session("zz1"));
+    EXPECT_INT(start_session(7, "a0", kHash, "", "j4", 1), 1);
+    EXPECT_MEMBERS(K.user_sessions(7), {"a0"});
+    EXPECT_GONE(K.session("aa"));
+    EXPECT_GONE(K.session("zz2"));
+}
+
+// An index filled under a larger cap shrinks a bounded step per login.
+void test_start_session_shrinks_an_index_over_the_cap_in_steps(void **)
+{
+    put_user(7, "alice", "alice@example.com");
+    for (int i = 0; i < 450; i++) put_session(7, "s" + std::to_string(1000 + i), "j", kNow - 1000 + i);
+    EXPECT_INT(start_session(7, "new1", kHash, "", "jn", 10), 1);
+    assert_int_equal(card(K.user_sessions(7)), 451 - 200);  // at most 200 evicted per run
+    EXPECT_GONE(K.session("s1000"));
+    EXPECT_GONE(K.session("s1199"));
+    assert_true(exists(K.session("s1200")));
+    EXPECT_INT(start_session(7, "new2", kHash, "", "jn", 10), 1);
+    EXPECT_INT(start_session(7, "new3", kHash, "", "jn", 10), 1);
+    assert_int_equal(card(K.user_sessions(7)), 10);
+    Members want{"new1", "new2", "new3"};
+    for (int i = 443; i < 450; i++) want.insert("s" + std::to_string(1000 + i));
+    EXPECT_MEMBERS(K.user_sessions(7), want);
+    EXPECT_GONE(K.session("s1442"));
+}
+
+// A plain set from an older version: renamed aside, sorted in a step per
+// run by each record's `created`, the oldest evicted, expired ones dropped.
+void test_start_session_sorts_a_legacy_set_in_steps(void **)
+{
+    put_user(7, "alice", "alice@example.com");
+    for (int i = 0; i < 250; i++) put_legacy_session(7, "s" + std::to_string(1000 + i), "j", kNow - 1000 + i);
+    R("SADD", K.user_sessions(7), "expired");
+    EXPECT_INT(start_session(7, "new1", kHash, "", "jn", 50), 1);
+    assert_int_equal(card(unsorted(K.user_sessions(7))), 251 - 100);
+    assert_int_equal(card(K.user_sessions(7)), 50);
+    assert_true(exists(K.session("new1")));
+    for (int run = 2; run <= 3; run++) {
+        EXPECT_INT(start_session(7, "new" + std::to_string(run), kHash, "", "jn", 50), 1);
+    }
+    EXPECT_GONE(unsorted(K.user_sessions(7)));
+    assert_int_equal(card(K.user_sessions(7)), 50);
+    assert_true(exists(K.session("new3")));
+    // no record is left outside the index: every session is either indexed or revoked
+    long long records = 0;
+    for (int i = 0; i < 250; i++) records += exists(K.session("s" + std::to_string(1000 + i))) ? 1 : 0;
+    assert_int_equal(records + 3, 50 + 0);
+    assert_true(exists(K.session("s1249")));  // the newest survive
+    assert_string_equal(send({"ZSCORE", K.user_sessions(7), "s1249"}).str.c_str(),
+                        std::to_string(kNow - 1000 + 249).c_str());
+}
+
+void test_start_opaque_evicts_the_oldest_key(void **)
+{
+    put_user(7, "alice", "alice@example.com");
+    put_opaque(7, "d1", kNow - 20);
+    put_opaque(7, "d2", kNow - 10);
+    put_user(8, "bob", "bob@example.com");
+    put_legacy_opaque(8, "db");
+    EXPECT_INT(start_opaque(7, "d3", kHash, "", 2), 1);
+    EXPECT_GONE(K.opaque_token("d1"));
+    EXPECT_MEMBERS(K.user_tokens(7), {"d2", "d3"});
+    assert_true(exists(K.opaque_token("d2")));
+    // a legacy set is sorted first, then capped
+    EXPECT_INT(start_opaque(8, "d8", kHash, "", 1), 1);
+    EXPECT_GONE(K.opaque_token("db"));
+    EXPECT_MEMBERS(K.user_tokens(8), {"d8"});
+}
+
+void test_list_sessions_reads_at_most_the_cap(void **)
+{
+    put_user(7, "alice", "alice@example.com");
+    for (int i = 1; i <= 5; i++) put_session(7, "s" + std::to_string(i), "j", kNow + i);
+    RedisValue v = EVAL(restauth::lua::list_sessions, {K.user_sessions(7)}, {kPrefix, "3"});
+    assert_int_equal(v.elements.size(), 3);
+    // the newest three, oldest first
+    assert_string_equal(v.elements[0].elements.at(1).str.c_str(), "s3");
+    assert_string_equal(v.elements[1].elements.at(1).str.c_str(), "s4");
+    assert_string_equal(v.elements[2].elements.at(1).str.c_str(), "s5");
+    EXPECT_MEMBERS(K.user_sessions(7), {"s1", "s2", "s3", "s4", "s5"});  // listing revokes nothing
+}
+
+void test_list_sessions_sorts_a_legacy_set(void **)
+{
+    put_user(7, "alice", "alice@example.com");
+    put_legacy_session(7, "s1", "j1", kNow - 5);
+    put_legacy_session(7, "s2", "j2", kNow - 9);
+    R("SADD", K.user_sessions(7), "expired");
+    put_hash(K.session("s0"), {{"user_id", "7"}, {"jti", "j0"}});  // no `created`: the oldest, still indexed
+    R("SADD", K.user_sessions(7), "s0");
+    RedisValue v = EVAL(restauth::lua::list_sessions, {K.user_sessions(7)}, {kPrefix, "100"});
+    assert_int_equal(v.elements.size(), 3);
+    assert_string_equal(v.elements[0].elements.at(1).str.c_str(), "s0");
+    assert_string_equal(v.elements[1].elements.at(1).str.c_str(), "s2");
+    assert_string_equal(v.elements[2].elements.at(1).str.c_str(), "s1");
+    EXPECT_MEMBERS(K.user_sessions(7), {"s0", "s1", "s2"});
+    EXPECT_TTL(K.user_sessions(7), 86000, 86400);  // the old set's expiry carried over
+    EXPECT_GONE(unsorted(K.user_sessions(7)));
+}
+
+// More than one step (1000 records) to revoke: each run deletes a step and
+// says how many are left, until none is; the kept session stays.
+void test_end_all_sessions_in_steps(void **)
+{
+    put_user(7, "alice", "alice@example.com");
+    for (int i = 0; i < 1800; i++) put_session(7, "s" + std::to_string(i), "j", kNow - i);
+    for (int i = 0; i < 500; i++) put_legacy_opaque(7, "d" + std::to_string(i));
+    EXPECT_INT(end_all_sessions(7, "s5"), 1800 - 1 - 1000 + 500);
+    EXPECT_INT(end_all_sessions(7, "s5"), 500 - (1000 - 799));  // 799 sessions, then keys
+    EXPECT_INT(end_all_sessions(7, "s5"), 0);
+    EXPECT_MEMBERS(K.user_sessions(7), {"s5"});
+    assert_true(exists(K.session("s5")));
+    for (int i = 0; i < 1800; i++) {
+        if (i != 5 && exists(K.session("s" + std::to_string(i)))) fail_msg("session s%d left", i);
+    }
+    for (int i = 0; i < 500; i++) {
+        if (exists(K.opaque_token("d" + std::to_string(i)))) fail_msg("key d%d left", i);
+    }
+    EXPECT_GONE(K.user_tokens(7));
+    EXPECT_GONE(unsorted(K.user_tokens(7)));
+}
+
+void test_end_all_sessions_legacy_sets(void **)
+{
+    put_user(7, "alice", "alice@example.com");
+    for (int i = 0; i < 1500; i++) put_legacy_session(7, "s" + std::to_string(i), "j");
+    EXPECT_INT(end_all_sessions(7), 500);
+    EXPECT_INT(end_all_sessions(7), 0);
+    for (int i = 0; i < 1500; i++) {
+        if (exists(K.session("s" + std::to_string(i)))) fail_msg("session s%d left", i);
+    }
+    EXPECT_GONE(K.user_sessions(7));
+    EXPECT_GONE(unsorted(K.user_sessions(7)));
+}
+
+// A password change over more than a step: set, revoke a step, report 2.
+void test_set_password_reports_more_to_revoke(void **)
+{
+    put_user(7, "alice", "alice@example.com");
+    for (int i = 0; i < 1100; i++) put_session(7, "s" + std::to_string(i), "j", kNow - i);
+    EXPECT_INT(set_password(7, "", kNewHash, "s3", true), 2);
+    assert_string_equal(hgetall(K.user(7))["password"].c_str(), kNewHash.c_str());
+    EXPECT_INT(end_all_sessions(7, "s3"), 0);
+    EXPECT_MEMBERS(K.user_sessions(7), {"s3"});
+}
+
+// Logout and rotation remove their member from an older version's set.
+void test_end_session_and_rotate_on_a_legacy_set(void **)
+{
+    put_user(7, "alice", "alice@example.com");
+    put_legacy_session(7, "s1", "j1");
+    put_legacy_session(7, "s2", "j2");
+    put_legacy_session(7, "s3", "j3");
+    EXPECT_INT(end_session(7, "s1", "j1"), 1);
+    EXPECT_MEMBERS(unsorted(K.user_sessions(7)), {"s2", "s3"});
+    assert_int_equal(status_of(rotate(7, "s2", "stale", "j9")), -1);
+    EXPECT_MEMBERS(unsorted(K.user_sessions(7)), {"s3"});
+    EXPECT_INT(delete_own(7, "s3"), 1);
+    EXPECT_GONE(unsorted(K.user_sessions(7)));
 }
 
 // ============================================================================
@@ -2045,6 +2282,17 @@ int main()
         T(test_end_all_sessions_revokes_opaque_keys),
         T(test_list_sessions),
         T(test_list_sessions_empty),
+        T(test_start_session_evicts_the_oldest_beyond_the_cap),
+        T(test_start_session_never_evicts_the_new_session),
+        T(test_start_session_shrinks_an_index_over_the_cap_in_steps),
+        T(test_start_session_sorts_a_legacy_set_in_steps),
+        T(test_start_opaque_evicts_the_oldest_key),
+        T(test_list_sessions_reads_at_most_the_cap),
+        T(test_list_sessions_sorts_a_legacy_set),
+        T(test_end_all_sessions_in_steps),
+        T(test_end_all_sessions_legacy_sets),
+        T(test_set_password_reports_more_to_revoke),
+        T(test_end_session_and_rotate_on_a_legacy_set),
         T(test_delete_own_session),
         T(test_delete_own_session_refusals),
         T(test_rate_limit_counts_to_the_boundary),

@@ -130,6 +130,22 @@ class Base(unittest.TestCase):
             self.r.hset(P + "session:" + sid, mapping={"user_id": uid, "jti": "j" + sid})
             self.r.sadd(P + "user:%d:sessions" % uid, sid)
 
+    def add_many_sessions(self, uid, n, legacy=False):
+        """n sessions, in the module's sorted index (or an older version's
+        plain set): more than one run of the revoking scripts deletes."""
+        pipe = self.r.pipeline(transaction=False)
+        for i in range(n):
+            sid = "m%d-%d" % (uid, i)
+            pipe.hset(P + "session:" + sid, mapping={"user_id": uid, "jti": "j", "created": 1700000000 + i})
+            if legacy:
+                pipe.sadd(P + "user:%d:sessions" % uid, sid)
+            else:
+                pipe.zadd(P + "user:%d:sessions" % uid, {sid: 1700000000 + i})
+        pipe.execute()
+
+    def sessions_left(self, uid, n):
+        return sum(self.r.exists(P + "session:m%d-%d" % (uid, i)) for i in range(n))
+
     def add_opaque_keys(self, uid, *digests):
         for digest in digests:
             self.r.hset(P + "token:" + digest, mapping={"user_id": uid, "created": "1700000000"})
@@ -294,6 +310,30 @@ class UserToolTests(Base):
         self.assertTrue(check_password("new-pw", pw))
         self.assertFalse(check_password("old-pw", pw))
         self.assertEqual(self.r.exists(P + "session:s1", P + "user:1:sessions"), 0)
+
+    def test_revocation_past_one_step(self):
+        # The scripts revoke a bounded step per run (1000 records); the CLI
+        # runs them until nothing is left, as the module does.
+        uid = self.create("alice", "alice@example.com", "old-pw")
+        bob = self.create("bob", "bob@example.com")
+        carol = self.create("carol", "carol@example.com")
+        self.add_many_sessions(uid, 2500)
+        self.add_many_sessions(bob, 1500, legacy=True)
+        self.add_many_sessions(carol, 1200)
+        self.assertEqual(self.show("alice")["sessions"], 2500)
+        self.assertEqual(self.show("bob")["sessions"], 1500)
+        res = user_tool("set-password", "alice", "--password", "new-pw", "--iterations", "1000")
+        self.assertEqual(res.returncode, 0, res.stderr)
+        self.assertEqual(self.sessions_left(uid, 2500), 0)
+        self.assertEqual(self.r.exists(P + "user:1:sessions"), 0)
+        res = user_tool("deactivate", "bob")
+        self.assertEqual(res.returncode, 0, res.stderr)
+        self.assertEqual(self.sessions_left(bob, 1500), 0)
+        self.assertEqual(self.r.exists(P + "user:2:sessions", P + "user:2:sessions:unsorted"), 0)
+        res = user_tool("delete", "carol")
+        self.assertEqual(res.returncode, 0, res.stderr)
+        self.assertEqual(self.sessions_left(carol, 1200), 0)
+        self.assertEqual(self.r.exists(P + "user:3:sessions"), 0)
 
     def test_set_password_revokes_opaque_keys(self):
         # The module's set_password script: opaque-mode keys go too, as on a

@@ -617,12 +617,21 @@ class AgainstModule(unittest.TestCase):
         self.assertEqual(session["user_id"], str(self.alice))
         self.assertEqual(session["expires"], str(claims["exp"]))
         self.assertTrue(7000 < self.r.ttl("restauth:session:" + claims["sid"]) <= 7200)
-        self.assertIn(claims["sid"], self.r.smembers("restauth:user:%d:sessions" % self.alice))
+        self.assertIsNotNone(self.r.zscore("restauth:user:%d:sessions" % self.alice, claims["sid"]))
         status, body = self.http("ES256", "POST", "/auth/token/refresh/", body={"refresh": token})
         self.assertEqual(status, 200, body)
         # Rotated: the session now records the new refresh token's jti.
         new_claims = parts(json.loads(body)["refresh"])[1]
         self.assertEqual(self.r.hget("restauth:session:" + claims["sid"], "jti"), new_claims["jti"])
+
+    def test_create_session_keeps_the_cap(self):
+        # As a login: the user's oldest sessions beyond the cap are revoked.
+        first = parts(self.mint("ES256", "refresh", "--user-id", str(self.alice), "--create-session",
+                                "--max-sessions", "1"))[1]
+        second = parts(self.mint("ES256", "refresh", "--user-id", str(self.alice), "--create-session",
+                                 "--max-sessions", "1"))[1]
+        self.assertEqual(self.r.zrange("restauth:user:%d:sessions" % self.alice, 0, -1), [second["sid"]])
+        self.assertFalse(self.r.exists("restauth:session:" + first["sid"]))
 
     def test_refresh_without_session_is_refused(self):
         token = self.mint("ES256", "refresh", "-q", "--user-id", str(self.alice))

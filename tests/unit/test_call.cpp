@@ -647,7 +647,7 @@ Session login_alice(const restauth_api_t *api, int64_t now = kNow)
     s.access = json_str(body.get(), "access");
     s.refresh = json_str(body.get(), "refresh");
     s.sid = start.at(10);
-    s.refresh_jti = start.at(14);
+    s.refresh_jti = start.at(17);
     s.csrf = set_cookie_value(f.headers("Set-Cookie"), "csrftoken");
     return s;
 }
@@ -894,7 +894,7 @@ void test_sessions_list_marks_the_current_session(void **)
     STEP(f, RESTAUTH_NEED_REDIS);
     f.reply(0, r_hash(alice()));
     STEP(f, RESTAUTH_NEED_REDIS);
-    EXPECT_COMMAND(f.command(0), {"EVAL", script("list_sessions"), "1", "restauth:user:7:sessions", "restauth:"});
+    EXPECT_COMMAND(f.command(0), {"EVAL", script("list_sessions"), "1", "restauth:user:7:sessions", "restauth:", "100"});
     std::vector<Reply> sessions;
     sessions.push_back(r_hash({{"id", s.sid}, {"user_id", "7"}, {"created", std::to_string(kNow)},
                                {"last_used", std::to_string(kNow + 300)}, {"user_agent", kUserAgent},
@@ -982,11 +982,11 @@ void test_login_happy_path_commands_job_and_tokens(void **)
     const std::string sid = start.at(10);
     EXPECT_COMMAND(start, {"EVAL", script("start_session"), "3", "restauth:user:7", "restauth:session:" + sid,
                            "restauth:user:7:sessions", kNowIso, "86400", g_hash, "", sid,
-                           "user_id", "7", "jti", kAny, "created", std::to_string(kNow),
+                           "restauth:", "100", std::to_string(kNow), "user_id", "7", "jti", kAny, "created", std::to_string(kNow),
                            "last_used", std::to_string(kNow), "user_agent", kUserAgent, "ip", kClientIp,
                            "expires", std::to_string(kNow + 86400)});
     assert_int_equal(sid.size(), 32);
-    assert_true(contains(start[1], "SADD"));
+    assert_true(contains(start[1], "index_add"));
     REPLY_EVAL(f, 0, "start_session", r_int(1));
 
     // 4. the answer.
@@ -1020,7 +1020,7 @@ void test_login_happy_path_commands_job_and_tokens(void **)
     // The refresh token is the one the session records.
     assert_int_equal(verify_access(api.get(), refresh, kNow, nullptr, nullptr), RESTAUTH_TOKEN_WRONG_TYPE);
     Json rp = jwt_payload(refresh);
-    assert_string_equal(json_str(rp.get(), "jti").c_str(), start[14].c_str());
+    assert_string_equal(json_str(rp.get(), "jti").c_str(), start[17].c_str());
     assert_string_equal(json_str(rp.get(), "sid").c_str(), sid.c_str());
     assert_int_equal(int64_t(json_num(rp.get(), "exp")), kNow + 86400);
     assert_int_equal(int64_t(json_num(rp.get(), "user_id")), 7);
@@ -1089,6 +1089,45 @@ void test_login_uses_the_configured_prefix(void **)
     assert_string_equal(start.at(3).c_str(), "app1:user:7");
     assert_string_equal(start.at(4).c_str(), ("app1:session:" + start.at(10)).c_str());
     assert_string_equal(start.at(5).c_str(), "app1:user:7:sessions");
+    assert_string_equal(start.at(11).c_str(), "app1:");  // the evicted sessions' records
+}
+
+// restauth_max_sessions_per_user reaches the scripts that evict and list.
+void test_session_cap_reaches_the_scripts(void **)
+{
+    auto api = make_api([](restauth_settings_t &s) { s.max_sessions_per_user = 3; });
+    Session s = login_alice(api.get());
+    Flow f(api.get(), authed("GET", "sessions/", s.access));
+    STEP(f, RESTAUTH_NEED_REDIS);
+    f.reply(0, r_hash(alice()));
+    STEP(f, RESTAUTH_NEED_REDIS);
+    EXPECT_COMMAND(f.command(0), {"EVAL", script("list_sessions"), "1", "restauth:user:7:sessions", "restauth:", "3"});
+
+    Flow in(api.get(), login_req("alice", kPassword));
+    STEP(in, RESTAUTH_NEED_REDIS);
+    REPLY_EVAL(in, 0, "find_user", r_hash(alice()));
+    STEP(in, RESTAUTH_NEED_JOB);
+    in.run_job();
+    STEP(in, RESTAUTH_NEED_REDIS);
+    assert_string_equal(in.command(0).at(12).c_str(), "3");
+    assert_string_equal(in.command(0).at(13).c_str(), std::to_string(kNow).c_str());  // its score
+}
+
+// A revocation that one script run does not finish (an index larger than
+// a step) is run again until the script reports nothing left.
+void test_logout_all_runs_until_nothing_is_left(void **)
+{
+    auto api = make_api();
+    Session s = login_alice(api.get());
+    Flow f(api.get(), post("logout/", "{\"refresh\": \"" + s.refresh + "\", \"all\": true}"));
+    for (long long left : {1500LL, 500LL, 0LL}) {
+        STEP(f, RESTAUTH_NEED_REDIS);
+        EXPECT_COMMAND(f.command(0), {"EVAL", script("end_all_sessions"), "2", "restauth:user:7:sessions",
+                                      "restauth:user:7:tokens", "restauth:", ""});
+        REPLY_EVAL(f, 0, "end_all_sessions", r_int(left));
+    }
+    STEP(f, RESTAUTH_DONE);
+    assert_int_equal(f.status(), 200);
 }
 
 void test_login_unknown_user_is_refused_after_a_job(void **)
@@ -1486,7 +1525,7 @@ void test_login_sets_cookies_when_configured(void **)
     STEP(f, RESTAUTH_NEED_JOB);
     f.run_job();
     STEP(f, RESTAUTH_NEED_REDIS);
-    const std::string jti = f.command(0).at(14);
+    const std::string jti = f.command(0).at(17);
     REPLY_EVAL(f, 0, "start_session", r_int(1));
     STEP(f, RESTAUTH_DONE);
     assert_int_equal(f.status(), 200);
@@ -2390,7 +2429,7 @@ void test_logs_never_contain_password_or_tokens(void **)
     ok.run_job();
     STEP(ok, RESTAUTH_NEED_REDIS);
     secrets.push_back(ok.command(0).at(9));  // the new hash
-    secrets.push_back(ok.command(0).at(14));  // the refresh jti
+    secrets.push_back(ok.command(0).at(17));  // the refresh jti
     REPLY_EVAL(ok, 0, "start_session", r_int(1));
     STEP(ok, RESTAUTH_DONE);
     assert_int_equal(ok.status(), 200);
@@ -2504,6 +2543,8 @@ int main()
         cmocka_unit_test(test_login_email_wins_over_username),
         cmocka_unit_test(test_login_username_holding_an_email_looks_up_either),
         cmocka_unit_test(test_login_uses_the_configured_prefix),
+        cmocka_unit_test(test_session_cap_reaches_the_scripts),
+        cmocka_unit_test(test_logout_all_runs_until_nothing_is_left),
         cmocka_unit_test(test_login_unknown_user_is_refused_after_a_job),
         cmocka_unit_test(test_login_unknown_user_costs_a_hash),
         cmocka_unit_test(test_login_inactive_user_is_refused_like_a_wrong_password),

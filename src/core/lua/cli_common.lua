@@ -1,5 +1,6 @@
 -- Shared by the cli_*.lua scripts (scripts/restauth-user prepends
--- lib_revoke.lua and this file; the module does not use them).  ARGV[1] is
+-- lib_index.lua, lib_revoke.lua and this file; the module does not use
+-- them).  ARGV[1] is
 -- always the key prefix; key names are built from it as the core's Keys
 -- class builds them.
 local P = ARGV[1]
@@ -7,7 +8,9 @@ local BY_USERNAME = P .. 'users:by_username'
 local BY_EMAIL = P .. 'users:by_email'
 local function user_key(id) return P .. 'user:' .. id end
 
--- every session and opaque key of user `id` (lib_revoke.lua)
+-- every session and opaque key of user `id` (lib_revoke.lua), a step of
+-- them: scripts/restauth-user runs end_all_sessions.lua afterwards until
+-- none is left
 local function revoke_all(id)
   revoke_credentials(P, user_key(id) .. ':sessions', user_key(id) .. ':tokens', '')
 end
