@@ -126,7 +126,6 @@ qr/"last_name": "Liddell"/,
     restauth_cookie_refresh refresh_token;
 --- redis_before
 HSET restauth:session:c5c5c5c5c5c5c5c5c5c5c5c5c5c5c5c5 user_id 2 jti c6c6c6c6c6c6c6c6c6c6c6c6c6c6c6c6 created 1700000000 last_used 1700000000 expires 4102444800
-SADD restauth:user:2:sessions c5c5c5c5c5c5c5c5c5c5c5c5c5c5c5c5
 --- request
 POST /auth/logout/
 --- more_headers eval
