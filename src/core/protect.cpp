@@ -108,16 +108,7 @@ restauth_token_status_t verify_credentials(const Api &api, const Credentials &cr
     if (from_cookie && s.csrf && is_unsafe_method(credentials.method)) {
         std::string sid;
         claim_text(jwt->claims.get(), "sid", sid);
-        CsrfRequest r;
-        r.method = credentials.method;
-        r.cookie = credentials.cookie;
-        r.csrf_header = credentials.csrf_header;
-        r.host = credentials.host;
-        r.origin = credentials.origin;
-        r.referer = credentials.referer;
-        r.secure = credentials.secure;
-        r.sid = sid;
-        std::string reason = csrf_failure(s, r);
+        std::string reason = csrf_failure(s, csrf_request_of(credentials, sid));
         if (!reason.empty()) {
             if (credentials.why) *credentials.why = std::move(reason);
             return RESTAUTH_TOKEN_CSRF_FAILED;

@@ -514,17 +514,7 @@ std::string csrf_error_body(std::string_view reason)
 
 bool csrf_passes(Call &call, std::string_view sid)
 {
-    const Request &req = call.request();
-    CsrfRequest r;
-    r.method = req.method;
-    r.cookie = req.cookie;
-    r.csrf_header = req.csrf_header;
-    r.host = req.host;
-    r.origin = req.origin;
-    r.referer = req.referer;
-    r.secure = req.secure;
-    r.sid = sid;
-    std::string why = csrf_failure(call.settings(), r);
+    std::string why = csrf_failure(call.settings(), csrf_request_of(call.request(), sid));
     if (why.empty()) return true;
     call.log(RESTAUTH_LOG_INFO, "CSRF check failed on a cookie-authenticated request: " + why);
     call.respond(403, csrf_error_body(why));

@@ -108,6 +108,22 @@ struct CsrfRequest {
     bool secure = false;           // over TLS
     std::string_view sid;          // of the authenticating token
 };
+// The CSRF view of a request, from any type with the same-named members
+// (the API's Request, the edge's Credentials).
+template <class Source>
+CsrfRequest csrf_request_of(const Source &from, std::string_view sid)
+{
+    CsrfRequest r;
+    r.method = from.method;
+    r.cookie = from.cookie;
+    r.csrf_header = from.csrf_header;
+    r.host = from.host;
+    r.origin = from.origin;
+    r.referer = from.referer;
+    r.secure = from.secure;
+    r.sid = sid;
+    return r;
+}
 // "" when the request passes (or needs no check: safe method, restauth_csrf
 // off), else Django's reason ("CSRF token incorrect.", "Origin checking
 // failed - ... does not match any trusted origins.", ...).
