@@ -282,6 +282,21 @@ void restauth_call_log_line(const restauth_call_t *call, size_t i, int *level, r
     *msg = view(line.text);
 }
 
+size_t restauth_call_event_count(const restauth_call_t *call)
+{
+    return call->call.events().size();
+}
+
+void restauth_call_event(const restauth_call_t *call, size_t i, restauth_event_t *event)
+{
+    const auto &e = call->call.events()[i];
+    event->name = view(e.name);
+    event->outcome = view(e.outcome);
+    event->user_id = view(e.user_id);
+    event->username = view(e.username);
+    event->session_id = view(e.session_id);
+}
+
 restauth_token_status_t restauth_protect_verify(const restauth_api_t *api,
                                                 const restauth_credentials_t *credentials,
                                                 restauth_identity_t **identity)

@@ -73,6 +73,15 @@ struct LogLine {
     std::string text;
 };
 
+// A security event (restauth.h lists the names and outcomes); never secrets.
+struct Event {
+    std::string name;
+    std::string outcome;
+    std::string user_id;   // empty when unknown
+    std::string username;
+    std::string session_id;
+};
+
 class Call {
 public:
     enum class Need { Redis, Job, Done };
@@ -111,6 +120,10 @@ public:
     void log(int level, std::string text);
     std::vector<LogLine> &log_lines() { return logs_; }
     const std::vector<LogLine> &log_lines() const { return logs_; }
+
+    // ---- security events (audit trail, metrics, $restauth_event) ----
+    void record_event(Event event) { events_.push_back(std::move(event)); }
+    const std::vector<Event> &events() const { return events_; }
 
     // ---- awaitables for endpoints ----
     struct RedisAwaiter {
@@ -162,6 +175,7 @@ private:
     std::vector<std::pair<std::string, std::string>> headers_;
     std::string body_;
     std::vector<LogLine> logs_;
+    std::vector<Event> events_;
 };
 
 // The endpoint table: picks the coroutine for the request's path.

@@ -235,6 +235,40 @@ RESTAUTH_API size_t restauth_call_log_count(const restauth_call_t *call);
 RESTAUTH_API void restauth_call_log_line(const restauth_call_t *call,
     size_t i, int *level, restauth_str_t *msg);
 
+/* Security events the call produced, in order, readable once it is DONE
+ * (the audit trail, the metrics and $restauth_event all read these).  Never
+ * secrets: no password, token, reset key or CSRF value.
+ *
+ *   name                    outcome
+ *   login                   success | bad_credentials | locked | inactive |
+ *                           unverified
+ *   logout                  success
+ *   logout_all              success
+ *   refresh                 success
+ *   refresh_reuse           revoked            (the family is revoked)
+ *   password_change         success
+ *   password_reset          success            (the confirm step)
+ *   email_verification      success
+ *   registration            success
+ *   session_revoke          success            (sessions/<id> DELETE, or the
+ *                                               session cap evicting one)
+ *   mail_queued             password_reset | email_verification
+ *   rate_limited            login_ip | login_account | registration_ip |
+ *                           mail_address | mail_ip
+ *
+ * user_id, username and session_id are empty when unknown. */
+typedef struct {
+    restauth_str_t   name;
+    restauth_str_t   outcome;
+    restauth_str_t   user_id;
+    restauth_str_t   username;
+    restauth_str_t   session_id;
+} restauth_event_t;
+
+RESTAUTH_API size_t restauth_call_event_count(const restauth_call_t *call);
+RESTAUTH_API void restauth_call_event(const restauth_call_t *call, size_t i,
+    restauth_event_t *event);
+
 /* ---- protecting other locations: stateless access-token checks ---------- */
 
 typedef enum {
