@@ -34,7 +34,7 @@ NGINX_BUILD := $(BUILD)/nginx
 # module built with the same flags (--with-compat) loads into /usr/sbin/nginx.
 NGINX_FLAGS  = $(shell [ -f $(NGINX_SRC)/conf_flags ] && bash -c '. $(NGINX_SRC)/conf_flags && echo "$${NGX_CONF_FLAGS[@]}"' || echo --with-compat --with-threads)
 
-.PHONY: all core unit module test test-asan test-unit test-build test-lua test-ct test-mutants test-crosscheck test-t test-integration test-browser fuzz-smoke test-scripts test-token test-examples demo deps clean
+.PHONY: all core unit module test test-asan test-unit test-build test-lua test-ct test-mutants test-crosscheck test-t test-integration test-browser fuzz-smoke test-scripts test-token test-examples test-deb deb demo deps clean
 
 all: module
 
@@ -105,6 +105,23 @@ test-unit: unit
 
 clean:
 	rm -rf $(BUILD) t/servroot*
+
+# The Debian package libnginx-mod-http-restauth (debian/: dh $@ --with nginx),
+# built from a copy of the tree so that debhelper's files stay out of it:
+# $(BUILD)/deb/*.deb.
+DEB_SRC := $(BUILD)/deb/libnginx-mod-http-restauth
+deb:
+	rm -rf $(BUILD)/deb && mkdir -p $(DEB_SRC)
+	tar --exclude=./$(BUILD) --exclude=./.git --exclude=node_modules --exclude='./t/servroot*' -cf - . \
+	    | tar -C $(DEB_SRC) -xf -
+	cd $(DEB_SRC) && dpkg-buildpackage -b -us -uc
+	@ls $(BUILD)/deb/*.deb
+
+# Installs the built package into this machine's nginx, checks it answers
+# /auth/health/, then removes and purges it (root; own redis and nginx on
+# 127.0.0.1:19111-19112).
+test-deb: deb
+	timeout 900 tests/deb/test_deb.sh $(BUILD)/deb
 
 -include $(CORE_OBJS:.o=.d) $(LUA_TEST).d $(CT_TEST).d
 
@@ -184,11 +201,11 @@ test-crosscheck: core
 	$(CXX) $(CPPFLAGS) $(CXXFLAGS) tests/crosscheck/jwt_tool.cpp $(CORE_LIB) $(LDLIBS_CORE) -o $(BUILD)/jwt_tool
 	/usr/bin/python3 tests/crosscheck/jwt_crosscheck.py $(BUILD)/jwt_tool
 
-test: test-unit test-ct test-lua test-crosscheck test-t test-integration test-browser test-asan fuzz-smoke test-scripts test-token test-examples test-build
+test: test-unit test-ct test-lua test-crosscheck test-t test-integration test-browser test-asan fuzz-smoke test-scripts test-token test-examples test-build test-deb
 
 # Debian 12 packages for building, testing and the demo (run as root).
 DEB_PACKAGES := g++ make pkg-config nginx nginx-dev libssl-dev libhiredis-dev libcjson-dev libicu-dev \
-	libcmocka-dev redis-server redis-tools perl libtest-base-perl libtext-diff-perl \
+	libcmocka-dev debhelper dpkg-dev redis-server redis-tools perl libtest-base-perl libtext-diff-perl \
 	valgrind libwww-perl libipc-run-perl liblist-moreutils-perl libtest-longstring-perl liburi-perl \
 	python3 python3-redis python3-aiosmtpd python3-jwt python3-cryptography openssl curl chromium clang libclang-rt-14-dev
 
