@@ -1,15 +1,16 @@
 #!/bin/sh
 # The event loop never waits for password hashing: while 20 logins at the
 # default 600000 PBKDF2 iterations run on one worker's thread pool, a static
-# location served by the same worker keeps answering within milliseconds.
+# location served by the same worker keeps answering.  The yardstick is the
+# machine's own: one login measured alone first, in the same run.  A loop
+# that hashed itself would hold a static request for up to a whole hash;
+# over 20 requests spread across the storm, the worst would come near one
+# login's time.  The pool keeps it to scheduler noise, well under half.
 set -u
 here=$(cd "$(dirname "$0")/../.." && pwd)
 work=$(mktemp -d); chmod 755 "$work"
 rport=19083; nport=19088
 nginx_bin=${TEST_NGINX_BINARY:-/usr/sbin/nginx}
-# A blocked loop would wait for a whole 600000-iteration hash (~300 ms
-# here); the limit leaves room for scheduler noise on a busy 2-core box.
-limit_ms=${NONBLOCKING_LIMIT_MS:-100}
 passed=0; failed=0
 
 redis-server --port $rport --bind 127.0.0.1 --save '' --appendonly no \
@@ -49,6 +50,11 @@ CONF
 npid=$!
 for _ in $(seq 50); do curl -s "http://127.0.0.1:$nport/" >/dev/null && break; sleep 0.1; done
 
+alone=$(curl -s -o /dev/null -w '%{time_total}' -H 'Content-Type: application/json' \
+    -d '{"username": "slowpoke", "password": "Slow-Hash-Pass-1"}' "http://127.0.0.1:$nport/auth/login/")
+alone_ms=$(echo "$alone" | awk '{printf "%d", $1 * 1000}')
+limit_ms=$((alone_ms / 2))
+
 start=$(date +%s.%N)
 for i in $(seq 20); do
     curl -s -o "$work/login.$i" -w '%{http_code}\n' -H 'Content-Type: application/json' \
@@ -63,17 +69,22 @@ for i in $(seq 20); do
     [ "$ms" -gt "$worst" ] && worst=$ms
     sleep 0.05
 done
+# the samples above must have been taken during the storm
+pending=0
+for i in $(seq 20); do [ -s "$work/code.$i" ] || pending=$((pending+1)); done
 wait_logins() { for i in $(seq 20); do while [ ! -s "$work/code.$i" ]; do sleep 0.1; done; done; }
 wait_logins
 elapsed=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')
 ok=$(cat "$work"/code.* | grep -c '^200$')
 cat "$work"/code.* | sort | uniq -c | sed "s/^/# status /"
 
-echo "# 20 logins at 600000 iterations took ${elapsed}s; worst static latency meanwhile: ${worst} ms"
+echo "# one login alone: ${alone_ms} ms; 20 at once took ${elapsed}s; worst static latency meanwhile: ${worst} ms"
 if [ "$ok" -eq 20 ]; then passed=$((passed+1)); echo "ok - all 20 logins succeeded"; else
     failed=$((failed+1)); echo "not ok - only $ok of 20 logins succeeded"; fi
-if [ "$worst" -le "$limit_ms" ]; then passed=$((passed+1)); echo "ok - static answered within ${limit_ms} ms"; else
-    failed=$((failed+1)); echo "not ok - static took ${worst} ms (limit ${limit_ms})"; fi
+if [ "$pending" -gt 0 ]; then passed=$((passed+1)); echo "ok - static was measured while logins were hashing ($pending pending)"; else
+    failed=$((failed+1)); echo "not ok - every login had finished before the static measurements did"; fi
+if [ "$worst" -le "$limit_ms" ]; then passed=$((passed+1)); echo "ok - static answered within half a login's time (${limit_ms} ms)"; else
+    failed=$((failed+1)); echo "not ok - static took ${worst} ms (limit: half a login alone, ${limit_ms} ms)"; fi
 
 kill $npid; wait $npid 2>/dev/null
 rpid=$(cat "$work/redis.pid"); kill "$rpid"
